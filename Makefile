@@ -1,0 +1,44 @@
+# KVM Userfault: the patch series in patches/ and its test bed.
+# Stages, each one script under scripts/:
+#   deps -> fetch -> apply -> build (kernel, selftests, initramfs) -> test | run
+# See README.md.
+
+SHELL := /bin/bash
+TARGETS ?= x86_64 arm64
+RUNS ?= x86_64-tdp x86_64-shadow arm64-nvhe arm64-vhe
+S := scripts
+
+.PHONY: all run test deps fetch apply export build $(addprefix build-,$(TARGETS)) clean
+
+all: build
+
+deps:
+	@$(S)/deps.sh
+
+fetch: deps
+	@$(S)/fetch-base.sh >/dev/null
+
+apply: fetch
+	@$(S)/apply-series.sh
+
+export:
+	@$(S)/export-series.sh
+
+# One target's kernel, selftests and initramfs.
+build-%: apply
+	@$(S)/build-kernel.sh $*
+	@$(S)/build-selftests.sh $*
+	@$(S)/build-initramfs.sh $*
+
+build: $(addprefix build-,$(TARGETS))
+
+# Everything CI checks.
+test: build
+	@$(S)/test.sh $(RUNS)
+
+# The main job: the x86_64 demonstration.
+run: build-x86_64
+	@$(S)/test.sh x86_64-tdp
+
+clean:
+	rm -rf build

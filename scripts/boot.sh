@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# boot: boot one run (runs/RUN.sh: target + kernel command line) under QEMU,
+# echo its console, and judge the TAP the guest prints.  Writes
+# build/logs/RUN.log and build/logs/RUN.result ("passed failed skipped").
+# Usage: boot.sh RUN [PLAN-IN-GUEST]     e.g. boot.sh x86_64-tdp /plans/x86_64-bench.plan
+# KERNEL and INITRD override the images booted; LOGS where logs go.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+run=$1 plan=${2:-}
+VARIANT=
+. "$TOP/runs/$run.sh"
+. "$TOP/targets/$TARGET.sh"
+kernel=${KERNEL:-$OUT/$TARGET${VARIANT:+-$VARIANT}/$KIMAGE}
+initrd=${INITRD:-$OUT/$TARGET/initramfs.cpio.gz}
+[ -f "$kernel" ] && [ -f "$initrd" ] || die "build $TARGET${VARIANT:+-$VARIANT} first"
+
+# The whole run may take the sum of its tests' timeouts, plus boot time.
+plan_file=${initrd%.cpio.gz}${plan:-/plan}
+limit=$(awk '!/^[[:space:]]*(#|$)/ {s += $1} END {print s + 300}' "$plan_file")
+
+logs=${LOGS:-$TOP/build/logs}
+mkdir -p "$logs"
+log=$logs/$run.log
+stage "boot $run: $QEMU, $(basename "$kernel") ${CMDLINE}${plan:+ plan=$plan} (limit ${limit}s)"
+start=$SECONDS
+set +e
+timeout --foreground -k 10 "$limit" "$QEMU" "${QEMU_ARGS[@]}" \
+	-display none -monitor none -serial stdio -no-reboot \
+	-kernel "$kernel" -initrd "$initrd" \
+	-append "console=$CONSOLE quiet panic=-1 $CMDLINE${plan:+ plan=$plan}" \
+	</dev/null 2>&1 | tr -d '\r' | tee "$log"
+qemu_rc=${PIPESTATUS[0]}
+set -e
+
+planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -n 1)
+passed=$(grep -cE '^ok [0-9]+ - ' "$log" || true)
+skipped=$(grep -cE '^ok [0-9]+ - .* # SKIP' "$log" || true)
+failed=$(grep -cE '^not ok [0-9]+ - ' "$log" || true)
+passed=$((passed - skipped))
+reported=$((passed + skipped + failed))
+
+grep -E '^not ok [0-9]+ - ' "$log" | sed "s/^not ok [0-9]* - /FAILED: $run: /" || true
+if [ -z "$planned" ] || [ "$reported" -lt "$planned" ]; then
+	echo "FAILED: $run: the guest did not finish its plan (${reported} of ${planned:-?} reported, QEMU exit $qemu_rc)"
+	failed=$((failed + ${planned:-1} - reported))
+fi
+echo "$passed $failed $skipped" > "$logs/$run.result"
+echo "run $run: $passed passed, $failed failed, $skipped skipped ($((SECONDS - start))s)"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# build: configure (allnoconfig + fragments from configs/) and build the
+# work tree's kernel out of tree for one target, with ccache.
+# Usage: build-kernel.sh TARGET [VARIANT]   (VARIANT adds configs/VARIANT.config)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+target=$1 variant=${2:-}
+. "$TOP/targets/$target.sh"
+o=$OUT/$target${variant:+-$variant}
+mkdir -p "$o"
+
+frag=$o/fragment.config.new
+cat "$TOP/configs/common.config" "$TOP/configs/$target.config" \
+	${variant:+"$TOP/configs/$variant.config"} > "$frag"
+
+export CCACHE_BASEDIR=$TOP CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+export KBUILD_BUILD_TIMESTAMP="2026-01-01" KBUILD_BUILD_USER=kvm KBUILD_BUILD_HOST=userfault
+kmake=(make -C "$WORKTREE" O="$o" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE"
+       CC="ccache ${CROSS_COMPILE}gcc" HOSTCC="ccache gcc" -j"$(nproc)" -s)
+
+exec 9>"$BUILD_LOCK"
+flock 9
+
+if ! cmp -s "$frag" "$o/fragment.config" || [ ! -f "$o/.config" ]; then
+	stage "build $target${variant:+-$variant}: configuring"
+	"${kmake[@]}" KCONFIG_ALLCONFIG="$frag" allnoconfig >/dev/null
+	# Every option the fragments ask for must have survived Kconfig.
+	bad=$(grep -E '^CONFIG_' "$frag" | sort -u | while read -r line; do
+		grep -qxF "$line" "$o/.config" || echo "$line"
+	done)
+	[ -z "$bad" ] || die "Kconfig dropped: $(echo "$bad" | tr '\n' ' ')"
+	mv "$frag" "$o/fragment.config"
+else
+	rm -f "$frag"
+fi
+
+stage "build $target${variant:+-$variant}: $KIMAGE_TARGET"
+"${kmake[@]}" ${W:+W=$W} "$KIMAGE_TARGET"

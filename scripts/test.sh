@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# test: boot every run given (runs/NAME.sh) with its plan, then print which
+# tests failed and, last, the totals: "N passed, N failed, N skipped".
+# Usage: test.sh RUN...
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+total_p=0 total_f=0 total_s=0
+failures=()
+for run in "$@"; do
+	rm -f "$TOP/build/logs/$run.result"
+	"$TOP/scripts/boot.sh" "$run" || true
+	read -r p f s 2>/dev/null < "$TOP/build/logs/$run.result" || { p=0 f=1 s=0; }
+	total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + s))
+	mapfile -t named < <(grep -hE '^not ok [0-9]+ - ' "$TOP/build/logs/$run.log" \
+		2>/dev/null | sed "s/^not ok [0-9]* - /$run: /")
+	failures+=("${named[@]}")
+	[ "$f" -gt "${#named[@]}" ] && failures+=("$run: the guest did not finish its plan")
+done
+
+echo
+for f in "${failures[@]}"; do
+	echo "FAILED: $f"
+done
+summary="$total_p passed, $total_f failed, $total_s skipped"
+echo "$summary" > "$TOP/build/logs/summary"
+echo "$summary"
+[ "$total_f" -eq 0 ]

@@ -1,0 +1,10 @@
+# x86_64 target, as data for the build and boot scripts.
+# shellcheck shell=bash disable=SC2034
+KARCH=x86_64
+CROSS_COMPILE=
+KIMAGE=arch/x86/boot/bzImage
+KIMAGE_TARGET=bzImage
+QEMU=qemu-system-x86_64
+# -cpu max under TCG gives SVM with nested paging; qboot skips the BIOS.
+QEMU_ARGS=(-M q35 -cpu max -smp 2 -m 2G -accel tcg,thread=multi -bios qboot.rom)
+CONSOLE=ttyS0

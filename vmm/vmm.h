@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vmm.h: what the driver, the source and the destination share: options,
+ * exit codes, fault kinds, the clock and message helpers.
+ */
+#ifndef VMM_VMM_H
+#define VMM_VMM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+/*
+ * Exit codes.  The failure ones are distinct so that a test can tell "the
+ * destination noticed the source died" from "it noticed a bad page".
+ */
+enum {
+	EXIT_OK = 0,
+	EXIT_GUEST = 1,		/* the guest found lost/stale pages, or crashed */
+	EXIT_INTERNAL = 2,	/* usage error, a KVM call failed, ... */
+	EXIT_SKIP = 4,		/* no KVM, or no KVM Userfault: kselftest skip */
+	EXIT_SOURCE_LOST = 10,	/* the source went away mid-migration */
+	EXIT_BAD_PAGE = 11,	/* a truncated or corrupted page arrived */
+	EXIT_BAD_GPA = 12,	/* the peer named a gpa outside guest memory */
+	EXIT_PROTOCOL = 13,	/* anything else the peer got wrong */
+	EXIT_DEST_LOST = 14,	/* (source side) the destination went away */
+};
+
+/* Faults the source can inject, to prove the destination catches them. */
+enum fault {
+	FAULT_NONE,
+	FAULT_SOURCE_DIES,	/* SIGKILL itself mid-stream */
+	FAULT_TRUNCATE,		/* send half a page, carry on with the stream */
+	FAULT_BAD_GPA,		/* send a page beyond the end of guest memory */
+};
+
+struct options {
+	unsigned int mib;		/* working set, MiB */
+	unsigned int delay_us;		/* source: delay before serving a demand request */
+	unsigned int rate_mib;		/* source: stream at most this many MiB/s (0: no limit) */
+	unsigned int warmup_pct;	/* source: migrate after this % of a sweep past the fill */
+	unsigned int post_sweeps;	/* dest: full sweeps to run after resuming before finishing */
+	unsigned int every;		/* guest: report progress every this many page visits */
+	unsigned int demand_timeout_s;	/* dest: give up on a demand request after this long */
+	enum fault fault;
+	bool expect_fault;
+	bool verbose;
+	uint64_t seed;
+};
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_MONOTONIC is machine-wide: comparable across the two processes. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* "who: message" on stderr, one write per line so the two sides don't mix. */
+void say(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vsay(const char *who, const char *fmt, va_list ap);
+
+int source_main(const struct options *o, int main_fd, int urgent_fd);
+int dest_main(const struct options *o, int main_fd, int urgent_fd);
+
+#endif
