@@ -14,10 +14,9 @@ if [ ! -d "$WORKTREE/.git" ]; then
 	stage "apply: creating the work tree $WORKTREE"
 	mkdir -p "$(dirname "$WORKTREE")"
 	git clone -q "$base_repo" "$WORKTREE"
-	git -C "$WORKTREE" config user.name >/dev/null ||
-		git -C "$WORKTREE" config user.name "KVM Userfault developers"
-	git -C "$WORKTREE" config user.email >/dev/null ||
-		git -C "$WORKTREE" config user.email "kvm-userfault@localhost"
+	# The identity the series' Signed-off-by lines name.
+	git -C "$WORKTREE" config user.name "KVM Userfault developers"
+	git -C "$WORKTREE" config user.email "kvm-userfault@localhost"
 	git -C "$WORKTREE" rev-parse HEAD > "$WORKTREE/.git/series-applied"
 fi
 wt() { git -C "$WORKTREE" "$@"; }

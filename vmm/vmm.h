@@ -41,12 +41,14 @@ struct options {
 	unsigned int delay_us;		/* source: delay before serving a demand request */
 	unsigned int rate_mib;		/* source: stream at most this many MiB/s (0: no limit) */
 	unsigned int warmup_pct;	/* source: migrate after this % of a sweep past the fill */
-	unsigned int post_sweeps;	/* dest: full sweeps to run after resuming before finishing */
+	unsigned int post_sweeps;	/* dest: sweeps to complete after resuming before finishing */
 	unsigned int every;		/* guest: report progress every this many page visits */
 	unsigned int demand_timeout_s;	/* dest: give up on a demand request after this long */
+	unsigned int min_faults;	/* dest: fail unless at least this many userfault exits */
+	bool precopy_all;		/* stop-and-copy: every page before resume */
+	bool no_userfault;		/* negative control: dest without KVM_MEM_USERFAULT */
 	enum fault fault;
 	bool expect_fault;
-	bool verbose;
 	uint64_t seed;
 };
 

@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dest.c: the migration destination, where KVM Userfault does its work.
+ *
+ * Guest memory is a guest_memfd (GUEST_MEMFD_FLAG_MMAP | INIT_SHARED) in a
+ * memslot created with KVM_MEM_USERFAULT and every bit of the userfault
+ * bitmap set: no page is there yet.  A page is installed by copying it into
+ * the guest_memfd mapping and only then clearing its bit with release
+ * ordering, so a vCPU that sees the bit clear (KVM reads it with acquire)
+ * sees the contents.  A vCPU touching a page whose bit is set leaves KVM_RUN
+ * with -1/EFAULT, KVM_EXIT_MEMORY_FAULT and KVM_MEMORY_EXIT_FLAG_USERFAULT;
+ * the vCPU thread asks the source for the page on the urgent socket, waits
+ * for its bit to clear and re-enters.  Two receiver threads install pages:
+ * one for the background stream (main socket), one for demand answers
+ * (urgent socket); the first copy of a page to arrive wins.  When every page
+ * is in, a flags-only KVM_SET_USER_MEMORY_REGION2 turns KVM_MEM_USERFAULT
+ * off and the guest is told to verify all of its memory.
+ *
+ * WHAT MUST ARRIVE BEFORE THE GUEST RESUMES, AND WHY
+ *
+ * KVM Userfault intercepts vCPU stage-2 faults only.  When KVM itself reads
+ * or writes guest memory it goes through the memslot's userspace mapping
+ * (here the guest_memfd mmap) and never looks at the bitmap, so a page that
+ * has not arrived would silently read as zeroes.  Hence the source sends the
+ * whole system region [0, GPA_PRECOPY_END) (layout.h) while the vCPU is
+ * paused, and the destination refuses to resume unless all of it arrived:
+ *   - page tables (PML4, PDPT, PD): with shadow paging (npt=0/ept=0) KVM
+ *     walks the guest's page tables in software to build its shadow ones,
+ *     and sets accessed/dirty bits in them, all through the userspace
+ *     mapping.  (With TDP the hardware walk would fault and be intercepted,
+ *     but the VMM does not get to choose the MMU.)
+ *   - the guest's code: whenever KVM emulates an instruction it fetches the
+ *     bytes itself - on SVM without next-RIP save even to skip a trapped
+ *     IN/OUT, with shadow paging for writes to write-protected pages, for
+ *     MMIO - and would decode zeroes.
+ *   - GDT and TSS: the emulator and segment loads on emulated paths read
+ *     descriptors directly.
+ *   - the stack, and the image's data/bss: an emulated instruction may push,
+ *     pop or access memory operands; the guest's variables (the working
+ *     set's base, size and seed) are read on every visit anyway.
+ * None of it is large (32 pages, mostly zero) and all of it is touched at
+ * once after resume, so demand-paging it would buy nothing.  The working
+ * set is only ever touched by the guest's own loads and stores (never by
+ * KVM: the guest uses no string I/O, MMIO, pv clock or other shared
+ * structures there), so all of it can come later, on demand or by stream.
+ *
+ * Bad input never reaches guest memory: a page is received into a buffer,
+ * its checksum, length and gpa are checked, and only then copied.  On any
+ * failure the vCPU is stopped (kicked out of KVM_RUN, never re-entered) and
+ * the process exits with a code that names the failure (vmm.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "kvm.h"
+#include "layout.h"
+#include "ports.h"
+#include "proto.h"
+#include "vmm.h"
+
+#define BITS_PER_LONG	(8 * sizeof(unsigned long))
+#define MAX_MEM_BYTES	(GPA_DATA + (MAX_DATA_MIB << 20))
+
+enum via { VIA_PRECOPY, VIA_DEMAND, VIA_STREAM };
+
+struct dest {
+	const struct options *o;
+	struct vm vm;
+	struct pc_chan main, urgent;
+	struct pc_hello hello;
+	struct guest_ports ports;
+	uint64_t npages;
+
+	unsigned long *uf;		/* KVM's userfault bitmap: set = not here yet */
+	uint8_t *claimed;		/* per page: a receiver is installing it */
+	uint8_t *requested;		/* per page: the vCPU asked for it */
+
+	/* Updated atomically by the receiver threads. */
+	uint64_t installed, n_precopy, n_demand, n_stream, n_zero, n_dup;
+	int abort_code;			/* 0 while all is well; first failure wins */
+
+	pthread_mutex_t lock;		/* with cond: "some page was installed" */
+	pthread_cond_t cond;
+	pthread_t vcpu_thread;
+	bool vcpu_started;
+
+	/* vCPU thread only. */
+	uint64_t uf_exits, uf_raced, demand_reqs;
+	uint64_t *lat;			/* per userfault exit: exit -> re-entry, ns */
+	size_t nlat, cap_lat;
+	bool uf_off;
+	uint64_t visits_at_resume, sweeps_at_resume;
+
+	/* Timestamps, CLOCK_MONOTONIC ns. */
+	uint64_t t_src_last_run, t_first_run, t_all_installed, t_uf_off, t_done;
+};
+
+static void say_dst(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say_dst(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay("dest", fmt, ap);
+	va_end(ap);
+}
+
+static bool aborted(struct dest *d)
+{
+	return __atomic_load_n(&d->abort_code, __ATOMIC_ACQUIRE) != 0;
+}
+
+static void kick(int sig)
+{
+	(void)sig;	/* only here to make KVM_RUN return EINTR */
+}
+
+/*
+ * Stop everything, once: record why, print the error line tests look for
+ * ("dest: error: TAG: ..."), and get the vCPU out of KVM_RUN for good.
+ */
+static void dest_abort(struct dest *d, int code, const char *tag, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void dest_abort(struct dest *d, int code, const char *tag, const char *fmt, ...)
+{
+	char msg[512];
+	int none = 0;
+	va_list ap;
+
+	if (!__atomic_compare_exchange_n(&d->abort_code, &none, code, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	say_dst("error: %s: %s; guest stopped", tag, msg);
+
+	/*
+	 * The vCPU thread checks abort_code before every KVM_RUN.  If it is
+	 * inside KVM_RUN, the signal gets it out; immediate_exit covers a
+	 * signal that lands between its check and the ioctl.
+	 */
+	if (d->vm.run)
+		__atomic_store_n(&d->vm.run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (d->vcpu_started && !pthread_equal(pthread_self(), d->vcpu_thread))
+		pthread_kill(d->vcpu_thread, SIGUSR1);
+	pthread_mutex_lock(&d->lock);
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	/* Wake the receivers; nothing more will be installed. */
+	shutdown(d->main.fd, SHUT_RDWR);
+	shutdown(d->urgent.fd, SHUT_RDWR);
+}
+
+static bool page_missing(struct dest *d, uint64_t idx)
+{
+	unsigned long w = __atomic_load_n(&d->uf[idx / BITS_PER_LONG], __ATOMIC_ACQUIRE);
+
+	return w & (1UL << (idx % BITS_PER_LONG));
+}
+
+static uint64_t missing_pages(struct dest *d)
+{
+	return d->npages - __atomic_load_n(&d->installed, __ATOMIC_ACQUIRE);
+}
+
+/* Copy a checked page into guest memory, then let the vCPU have it. */
+static void install(struct dest *d, uint64_t gpa, bool zero, const uint8_t *data, enum via via)
+{
+	uint64_t idx = gpa / GUEST_PAGE_SIZE, n;
+
+	if (__atomic_exchange_n(&d->claimed[idx], 1, __ATOMIC_ACQ_REL)) {
+		/* Sent twice (stream and demand): the first copy is in. */
+		__atomic_fetch_add(&d->n_dup, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (zero)
+		memset(d->vm.mem + gpa, 0, GUEST_PAGE_SIZE);
+	else
+		memcpy(d->vm.mem + gpa, data, GUEST_PAGE_SIZE);
+
+	/* Contents first, then the bit, with release: pairs with KVM's acquire. */
+	__atomic_fetch_and(&d->uf[idx / BITS_PER_LONG], ~(1UL << (idx % BITS_PER_LONG)),
+			   __ATOMIC_RELEASE);
+
+	__atomic_fetch_add(via == VIA_PRECOPY ? &d->n_precopy :
+			   via == VIA_DEMAND ? &d->n_demand : &d->n_stream, 1, __ATOMIC_RELAXED);
+	if (zero)
+		__atomic_fetch_add(&d->n_zero, 1, __ATOMIC_RELAXED);
+
+	/* The vCPU checks the bit under the lock before it sleeps. */
+	pthread_mutex_lock(&d->lock);
+	n = __atomic_add_fetch(&d->installed, 1, __ATOMIC_ACQ_REL);
+	if (n == d->npages)
+		d->t_all_installed = now_ns();
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Check a PAGE message from the peer and install it.  0, or -1 (aborted). */
+static int take_page(struct dest *d, const struct pc_hdr *h, const uint8_t *buf, enum via via)
+{
+	uint64_t gpa = h->arg;
+	bool zero = h->flags & PC_PAGE_ZERO;
+
+	if (gpa >= d->vm.mem_size) {
+		dest_abort(d, EXIT_BAD_GPA, "bad-gpa",
+			   "the source sent a page for gpa %#llx, outside guest memory [0, %#llx)",
+			   (unsigned long long)gpa, (unsigned long long)d->vm.mem_size);
+		return -1;
+	}
+	if (gpa % GUEST_PAGE_SIZE) {
+		dest_abort(d, EXIT_BAD_GPA, "bad-gpa",
+			   "the source sent a page for gpa %#llx, which is not page-aligned",
+			   (unsigned long long)gpa);
+		return -1;
+	}
+	if (h->len != (zero ? 0 : GUEST_PAGE_SIZE)) {
+		dest_abort(d, EXIT_BAD_PAGE, "bad-page",
+			   "the page for gpa %#llx carries %u bytes, expected %u",
+			   (unsigned long long)gpa, h->len, zero ? 0 : GUEST_PAGE_SIZE);
+		return -1;
+	}
+	if ((via == VIA_DEMAND) != !!(h->flags & PC_PAGE_DEMAND) ||
+	    (via == VIA_PRECOPY) != !!(h->flags & PC_PAGE_PRECOPY)) {
+		dest_abort(d, EXIT_PROTOCOL, "protocol",
+			   "page for gpa %#llx arrived with flags %#x on the %s socket",
+			   (unsigned long long)gpa, h->flags, via == VIA_DEMAND ? "urgent" : "main");
+		return -1;
+	}
+	install(d, gpa, zero, buf, via);
+	return 0;
+}
+
+/* Turn a pc_recv() failure into the right abort. */
+static void recv_failed(struct dest *d, struct pc_chan *c, int r, const struct pc_hdr *h,
+			uint32_t got)
+{
+	bool page = h->magic == PC_MAGIC && h->type == PC_PAGE;
+
+	switch (-r) {
+	case PC_E_EOF:
+		dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
+			   "the source closed the %s socket with %llu of %llu pages not received",
+			   c->name, (unsigned long long)missing_pages(d),
+			   (unsigned long long)d->npages);
+		break;
+	case PC_E_IO:
+		dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "%s socket: %s", c->name,
+			   strerror(errno));
+		break;
+	case PC_E_TRUNC:
+		if (page)
+			dest_abort(d, EXIT_BAD_PAGE, "bad-page",
+				   "the page for gpa %#llx was truncated: %u of %u bytes arrived, "
+				   "then the source closed the %s socket",
+				   (unsigned long long)h->arg, got, h->len, c->name);
+		else
+			dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
+				   "the source closed the %s socket in the middle of a message "
+				   "(%llu pages not received)", c->name,
+				   (unsigned long long)missing_pages(d));
+		break;
+	case PC_E_SUM:
+		if (page)
+			dest_abort(d, EXIT_BAD_PAGE, "bad-page",
+				   "the page for gpa %#llx failed its checksum (truncated or "
+				   "corrupted on the way); not installed",
+				   (unsigned long long)h->arg);
+		else
+			dest_abort(d, EXIT_PROTOCOL, "protocol", "a %s message on the %s socket "
+				   "failed its checksum", pc_type_name(h->type), c->name);
+		break;
+	case PC_E_LEN:
+		dest_abort(d, page ? EXIT_BAD_PAGE : EXIT_PROTOCOL, page ? "bad-page" : "protocol",
+			   "a %s message on the %s socket claims %u bytes of payload",
+			   pc_type_name(h->type), c->name, h->len);
+		break;
+	default:
+		dest_abort(d, EXIT_PROTOCOL, "protocol", "%s socket: %s", c->name, pc_err_name(r));
+	}
+}
+
+/*
+ * The main socket after STATE: the stream.  It is ordered, so at STREAM_END
+ * every page the source streamed is in, and any page still missing must be
+ * one the vCPU asked for (the source leaves those to the urgent socket).
+ */
+static void *main_rx(void *arg)
+{
+	static uint8_t buf[PC_MAX_PAYLOAD];
+	struct dest *d = arg;
+	struct pc_hdr h;
+	uint32_t got;
+	uint64_t idx;
+
+	for (;;) {
+		int r = pc_recv(&d->main, &h, buf, sizeof(buf), &got);
+
+		if (aborted(d))
+			return NULL;
+		if (r) {
+			recv_failed(d, &d->main, r, &h, got);
+			return NULL;
+		}
+		switch (h.type) {
+		case PC_PAGE:
+			if (take_page(d, &h, buf, VIA_STREAM))
+				return NULL;
+			break;
+		case PC_STREAM_END:
+			for (idx = 0; idx < d->npages; idx++) {
+				if (page_missing(d, idx) &&
+				    !__atomic_load_n(&d->requested[idx], __ATOMIC_ACQUIRE)) {
+					dest_abort(d, EXIT_PROTOCOL, "protocol",
+						   "the source ended its stream without sending gpa %#llx",
+						   (unsigned long long)idx * GUEST_PAGE_SIZE);
+					return NULL;
+				}
+			}
+			return NULL;
+		case PC_ABORT:
+			buf[got < sizeof(buf) ? got : sizeof(buf) - 1] = 0;
+			dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "the source aborted: %s", buf);
+			return NULL;
+		default:
+			dest_abort(d, EXIT_PROTOCOL, "protocol", "unexpected %s message on the main socket",
+				   pc_type_name(h.type));
+			return NULL;
+		}
+	}
+}
+
+/* The urgent socket: answers to demand requests. */
+static void *urgent_rx(void *arg)
+{
+	static uint8_t buf[PC_MAX_PAYLOAD];
+	struct dest *d = arg;
+	struct pc_hdr h;
+	uint32_t got;
+
+	for (;;) {
+		int r = pc_recv(&d->urgent, &h, buf, sizeof(buf), &got);
+
+		if (aborted(d))
+			return NULL;
+		/* After the last page, the source hanging up is the normal end. */
+		if (r == -PC_E_EOF && !missing_pages(d))
+			return NULL;
+		if (r) {
+			recv_failed(d, &d->urgent, r, &h, got);
+			return NULL;
+		}
+		if (h.type != PC_PAGE) {
+			dest_abort(d, EXIT_PROTOCOL, "protocol",
+				   "unexpected %s message on the urgent socket", pc_type_name(h.type));
+			return NULL;
+		}
+		if (take_page(d, &h, buf, VIA_DEMAND))
+			return NULL;
+	}
+}
+
+static void record_latency(struct dest *d, uint64_t ns)
+{
+	if (d->nlat == d->cap_lat) {
+		size_t cap = d->cap_lat ? 2 * d->cap_lat : 1024;
+		uint64_t *p = realloc(d->lat, cap * sizeof(*p));
+
+		if (!p)
+			return;		/* lose a sample rather than the run */
+		d->lat = p;
+		d->cap_lat = cap;
+	}
+	d->lat[d->nlat++] = ns;
+}
+
+/*
+ * A userfault exit at gpa: ask the source for the page unless it is
+ * already on its way, and wait until a receiver has installed it.
+ * 0 to re-enter, -1 if the migration failed meanwhile.
+ */
+static int wait_for_page(struct dest *d, uint64_t gpa)
+{
+	uint64_t idx = gpa / GUEST_PAGE_SIZE;
+	struct timespec deadline;
+	int r = 0;
+
+	d->uf_exits++;
+	if (gpa % GUEST_PAGE_SIZE || gpa >= d->vm.mem_size) {
+		dest_abort(d, EXIT_INTERNAL, "kvm", "userfault exit for gpa %#llx, outside the slot",
+			   (unsigned long long)gpa);
+		return -1;
+	}
+	if (!page_missing(d, idx)) {
+		d->uf_raced++;		/* installed since KVM looked */
+		return 0;
+	}
+	if (!d->requested[idx]) {
+		__atomic_store_n(&d->requested[idx], 1, __ATOMIC_RELEASE);
+		if (pc_send(&d->urgent, PC_REQ, 0, gpa, NULL, 0)) {
+			dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
+				   "cannot ask the source for gpa %#llx: %s",
+				   (unsigned long long)gpa, strerror(errno));
+			return -1;
+		}
+		d->demand_reqs++;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += d->o->demand_timeout_s;
+	pthread_mutex_lock(&d->lock);
+	while (page_missing(d, idx) && !aborted(d) && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&d->cond, &d->lock, &deadline);
+	pthread_mutex_unlock(&d->lock);
+	if (aborted(d))
+		return -1;
+	if (page_missing(d, idx)) {
+		dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
+			   "no answer to the demand request for gpa %#llx within %u s",
+			   (unsigned long long)gpa, d->o->demand_timeout_s);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The guest asks "finish?" every few hundred visits.  That is also where the
+ * vCPU thread, between two KVM_RUNs, turns userfault off once every page is
+ * in and lets the source go.
+ */
+static uint32_t guest_command(struct dest *d)
+{
+	if (!d->uf_off && !missing_pages(d)) {
+		/* The last installer set t_all_installed under the lock. */
+		pthread_mutex_lock(&d->lock);
+		pthread_mutex_unlock(&d->lock);
+		if (!d->o->no_userfault && vm_set_userfault(&d->vm, false)) {
+			dest_abort(d, EXIT_INTERNAL, "kvm", "cannot turn KVM_MEM_USERFAULT off");
+			return CMD_CONTINUE;
+		}
+		d->uf_off = true;
+		d->t_uf_off = now_ns();
+		/* The source is not needed any more; it may have gone already. */
+		if (pc_send(&d->main, PC_COMPLETE, 0, 0, NULL, 0))
+			say_dst("could not tell the source we are done: %s", strerror(errno));
+	}
+	if (d->uf_off && d->ports.sweeps >= d->sweeps_at_resume + d->o->post_sweeps)
+		return CMD_FINISH;
+	return CMD_CONTINUE;
+}
+
+static int vcpu_loop(struct dest *d)
+{
+	struct kvm_run *run = d->vm.run;
+	uint64_t t, t_fault = 0;
+
+	d->t_first_run = 0;
+	for (;;) {
+		int r;
+
+		if (aborted(d))
+			return -1;
+		t = now_ns();
+		if (!d->t_first_run)
+			d->t_first_run = t;
+		if (t_fault) {
+			record_latency(d, t - t_fault);
+			t_fault = 0;
+		}
+		r = ioctl(d->vm.vcpu_fd, KVM_RUN, 0);
+		t = now_ns();
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;	/* dest_abort() kicked us */
+			if (errno == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+			    (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_USERFAULT)) {
+				if (wait_for_page(d, run->memory_fault.gpa))
+					return -1;
+				t_fault = t;
+				continue;
+			}
+			dest_abort(d, EXIT_INTERNAL, "kvm",
+				   "KVM_RUN: %s (exit reason %u, memory_fault gpa %#llx flags %#llx)",
+				   strerror(errno), run->exit_reason,
+				   (unsigned long long)run->memory_fault.gpa,
+				   (unsigned long long)run->memory_fault.flags);
+			return -1;
+		}
+		if (run->exit_reason != KVM_EXIT_IO) {
+			dest_abort(d, EXIT_GUEST, "guest", "the guest stopped with exit reason %s (%u)",
+				   exit_reason_name(run->exit_reason), run->exit_reason);
+			return -1;
+		}
+		switch (ports_handle(&d->ports, run)) {
+		case EV_CMD:
+			io_in_answer(run, guest_command(d));
+			break;
+		case EV_DONE:
+			d->t_done = t;
+			return 0;
+		case EV_BAD:
+		case EV_INIT_DONE:	/* the guest started over?! */
+			dest_abort(d, EXIT_GUEST, "guest",
+				   "unexpected guest I/O: port %#x, %s, size %u",
+				   run->io.port, run->io.direction ? "out" : "in", run->io.size);
+			return -1;
+		default:
+			break;
+		}
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double ms(uint64_t ns)
+{
+	return ns / 1e6;
+}
+
+static void report(struct dest *d, bool pass)
+{
+	uint64_t in = d->main.bytes_in + d->urgent.bytes_in;
+	uint64_t out = d->main.bytes_out + d->urgent.bytes_out;
+	uint64_t t0 = d->t_src_last_run;
+
+	printf("==== postcopy migration report ====\n");
+	printf("working set      %u MiB (%llu pages) of %llu MiB guest memory (%llu pages)\n",
+	       d->o->mib, (unsigned long long)d->hello.data_pages,
+	       (unsigned long long)(d->vm.mem_size >> 20), (unsigned long long)d->npages);
+	printf("injected delay   %u us per demand request%s\n", d->o->delay_us,
+	       d->o->rate_mib ? "" : ", stream not rate-limited");
+	printf("downtime         %.3f ms (source's last KVM_RUN return -> destination's first KVM_RUN)\n",
+	       ms(d->t_first_run - t0));
+	printf("total migration  %.1f ms (source pause -> last page installed); "
+	       "%s at +%.1f ms\n", ms(d->t_all_installed - t0),
+	       d->o->no_userfault ? "(no KVM_MEM_USERFAULT in this run) completion seen" :
+	       "KVM_MEM_USERFAULT off", ms(d->t_uf_off - t0));
+	printf("pages            %llu = %llu pre-copied + %llu on demand + %llu streamed "
+	       "(%llu of them zero); %llu duplicates dropped\n",
+	       (unsigned long long)d->installed, (unsigned long long)d->n_precopy,
+	       (unsigned long long)d->n_demand, (unsigned long long)d->n_stream,
+	       (unsigned long long)d->n_zero, (unsigned long long)d->n_dup);
+	printf("userfault exits  %llu: %llu demand requests, %llu found the page already installed\n",
+	       (unsigned long long)d->uf_exits, (unsigned long long)d->demand_reqs,
+	       (unsigned long long)d->uf_raced);
+	if (d->nlat) {
+		qsort(d->lat, d->nlat, sizeof(*d->lat), cmp_u64);
+		printf("fault latency    p50 %.1f us, p99 %.1f us, max %.1f us over %zu exits "
+		       "(exit -> installed -> bit cleared -> re-entry)\n",
+		       d->lat[(d->nlat - 1) * 50 / 100] / 1e3, d->lat[(d->nlat - 1) * 99 / 100] / 1e3,
+		       d->lat[d->nlat - 1] / 1e3, d->nlat);
+	} else {
+		printf("fault latency    no userfault exits\n");
+	}
+	printf("bytes moved      %.2f MiB (source -> destination %.2f MiB, destination -> source %.3f MiB)\n",
+	       (in + out) / 1048576.0, in / 1048576.0, out / 1048576.0);
+	printf("guest            paused at visit %llu (sweep %llu); %llu visits on the destination, "
+	       "done at +%.1f ms\n",
+	       (unsigned long long)d->visits_at_resume, (unsigned long long)d->sweeps_at_resume,
+	       (unsigned long long)(d->ports.visits - d->visits_at_resume), ms(d->t_done - t0));
+	printf("verification     %u mismatching pages during the run, %u in the final pass over "
+	       "all %llu pages\n",
+	       d->ports.result_run, d->ports.result_final,
+	       (unsigned long long)d->hello.data_pages);
+	printf("result           %s\n", pass ? "PASS" : "FAIL");
+	fflush(stdout);
+}
+
+/* HELLO: what to build.  Checked: the numbers come from the peer. */
+static int receive_hello(struct dest *d)
+{
+	struct pc_hello *hl = &d->hello;
+	struct pc_hdr h;
+	uint32_t got;
+	int r;
+
+	r = pc_recv(&d->main, &h, hl, sizeof(*hl), &got);
+	if (r) {
+		recv_failed(d, &d->main, r, &h, got);
+		return -1;
+	}
+	if (h.type != PC_HELLO || h.len != sizeof(*hl) || hl->version != PC_VERSION ||
+	    hl->page_size != GUEST_PAGE_SIZE || hl->state_size != sizeof(struct pc_state)) {
+		dest_abort(d, EXIT_PROTOCOL, "protocol",
+			   "expected HELLO version %u for this build, got %s (%u bytes)",
+			   PC_VERSION, pc_type_name(h.type), h.len);
+		return -1;
+	}
+	if (!hl->mem_size || hl->mem_size % GUEST_PAGE_SIZE || hl->mem_size > MAX_MEM_BYTES ||
+	    hl->precopy_end < GPA_PRECOPY_END || hl->precopy_end > hl->mem_size ||
+	    hl->precopy_end % GUEST_PAGE_SIZE ||
+	    hl->data_gpa != GPA_DATA ||
+	    hl->data_gpa + hl->data_pages * GUEST_PAGE_SIZE != hl->mem_size || !hl->every) {
+		dest_abort(d, EXIT_PROTOCOL, "protocol",
+			   "HELLO describes an impossible guest: %#llx bytes, pre-copy below %#llx, "
+			   "data at %#llx",
+			   (unsigned long long)hl->mem_size, (unsigned long long)hl->precopy_end,
+			   (unsigned long long)hl->data_gpa);
+		return -1;
+	}
+	return 0;
+}
+
+/* The downtime: system region pages, then STATE.  Returns 0 to resume. */
+static int receive_switchover(struct dest *d, struct pc_state *st)
+{
+	static uint8_t buf[PC_MAX_PAYLOAD];
+	struct pc_hdr h;
+	uint32_t got;
+	uint64_t gpa;
+	int r;
+
+	for (;;) {
+		r = pc_recv(&d->main, &h, buf, sizeof(buf), &got);
+		if (r) {
+			recv_failed(d, &d->main, r, &h, got);
+			return -1;
+		}
+		if (h.type == PC_STATE)
+			break;
+		if (h.type != PC_PAGE || !(h.flags & PC_PAGE_PRECOPY)) {
+			dest_abort(d, EXIT_PROTOCOL, "protocol", "unexpected %s before STATE",
+				   pc_type_name(h.type));
+			return -1;
+		}
+		if (h.arg >= d->hello.precopy_end && h.arg < d->vm.mem_size) {
+			dest_abort(d, EXIT_PROTOCOL, "protocol",
+				   "pre-copy page at gpa %#llx is outside the system region",
+				   (unsigned long long)h.arg);
+			return -1;
+		}
+		if (take_page(d, &h, buf, VIA_PRECOPY))
+			return -1;
+	}
+	if (h.len != sizeof(*st)) {
+		dest_abort(d, EXIT_PROTOCOL, "protocol", "STATE has %u bytes, expected %zu",
+			   h.len, sizeof(*st));
+		return -1;
+	}
+	memcpy(st, buf, sizeof(*st));
+	/* Never resume with any of the system region missing (see the top). */
+	for (gpa = 0; gpa < d->hello.precopy_end; gpa += GUEST_PAGE_SIZE) {
+		if (page_missing(d, gpa / GUEST_PAGE_SIZE)) {
+			dest_abort(d, EXIT_PROTOCOL, "protocol",
+				   "STATE arrived but system page gpa %#llx did not",
+				   (unsigned long long)gpa);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int dest_main(const struct options *o, int main_fd, int urgent_fd)
+{
+	static struct dest dd;
+	struct dest *d = &dd;
+	struct sigaction sa = { .sa_handler = kick };	/* no SA_RESTART */
+	pthread_condattr_t ca;
+	pthread_t rx_main, rx_urgent;
+	struct pc_state st;
+	uint64_t idx;
+	bool pass;
+
+	d->o = o;
+	d->main = (struct pc_chan){ .fd = main_fd, .name = "main" };
+	d->urgent = (struct pc_chan){ .fd = urgent_fd, .name = "urgent" };
+	d->ports.who = "dest";
+	d->vm.vcpu_fd = -1;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cond, &ca);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	if (receive_hello(d))
+		return d->abort_code;
+	d->npages = d->hello.mem_size / GUEST_PAGE_SIZE;
+
+	/* Every page starts out missing. */
+	d->uf = calloc((d->npages + BITS_PER_LONG - 1) / BITS_PER_LONG, sizeof(unsigned long));
+	d->claimed = calloc(d->npages, 1);
+	d->requested = calloc(d->npages, 1);
+	if (!d->uf || !d->claimed || !d->requested)
+		return EXIT_INTERNAL;
+	for (idx = 0; idx < d->npages; idx++)
+		d->uf[idx / BITS_PER_LONG] |= 1UL << (idx % BITS_PER_LONG);
+	/* --no-userfault keeps the bitmap for bookkeeping but does not give it KVM. */
+	if (vm_create(&d->vm, d->hello.mem_size, o->no_userfault ? NULL : d->uf))
+		return EXIT_INTERNAL;
+	if (pc_send(&d->main, PC_READY, 0, PC_VERSION, NULL, 0)) {
+		dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "cannot send READY: %s",
+			   strerror(errno));
+		return d->abort_code;
+	}
+
+	/* Downtime: from here to the first KVM_RUN. */
+	if (receive_switchover(d, &st))
+		return d->abort_code;
+	if (vcpu_set_state(&d->vm, &st.vcpu)) {
+		dest_abort(d, EXIT_INTERNAL, "kvm", "cannot load the vCPU state");
+		return d->abort_code;
+	}
+	d->t_src_last_run = st.t_last_run_ns;
+	d->visits_at_resume = d->ports.visits = st.visits;
+	d->ports.last_progress = (uint32_t)st.visits;
+	d->sweeps_at_resume = d->ports.sweeps = st.sweeps;
+
+	d->vcpu_thread = pthread_self();
+	d->vcpu_started = true;
+	if (pthread_create(&rx_main, NULL, main_rx, d) ||
+	    pthread_create(&rx_urgent, NULL, urgent_rx, d)) {
+		dest_abort(d, EXIT_INTERNAL, "internal", "pthread_create failed");
+		return d->abort_code;
+	}
+	(void)rx_main;
+	(void)rx_urgent;
+
+	if (vcpu_loop(d)) {
+		say_dst("stopped with %llu of %llu pages installed, after %llu userfault exits "
+			"(%llu demand requests)",
+			(unsigned long long)d->installed, (unsigned long long)d->npages,
+			(unsigned long long)d->uf_exits, (unsigned long long)d->demand_reqs);
+		return d->abort_code ? d->abort_code : EXIT_INTERNAL;
+	}
+
+	pass = !d->ports.result_run && !d->ports.result_final;
+	report(d, pass && d->uf_exits >= o->min_faults);
+	if (!pass) {
+		say_dst("error: guest: the guest found %u stale or lost pages while running and %u "
+			"in its final pass", d->ports.result_run, d->ports.result_final);
+		return EXIT_GUEST;
+	}
+	if (d->uf_exits < o->min_faults) {
+		say_dst("error: too-few-faults: %llu userfault exits, --min-faults wants %u: "
+			"the demand path was not exercised", (unsigned long long)d->uf_exits,
+			o->min_faults);
+		return EXIT_INTERNAL;
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * source.c: the migration source.
+ *
+ * Boots the guest (guest.c) in a VM of its own, lets it fill its working set
+ * and run part of a sweep, then pauses the vCPU and migrates it:
+ *   1. the system region [0, GPA_PRECOPY_END) - code, page tables, GDT,
+ *      stack - and the vCPU state, on the main socket (the downtime);
+ *   2. then, with the destination already running, every other page: a
+ *      stream in gpa order on the main socket, while a second thread
+ *      answers the destination's demand requests on the urgent socket.
+ * The guest here never runs again after the pause, so a page sent once is
+ * final; a page is sent at most once by the stream and once more by demand
+ * if the destination asked for it before the stream got there.
+ *
+ * --delay-us sleeps before answering each demand request (a network round
+ * trip, the cost postcopy pays per fault); --rate caps the stream.
+ * --fault makes this side misbehave mid-stream, for the destination to catch.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "kvm.h"
+#include "layout.h"
+#include "ports.h"
+#include "proto.h"
+#include "vmm.h"
+
+/* The guest program, linked in by build-vmm.sh (ld -r -b binary). */
+extern const uint8_t _binary_guest_bin_start[], _binary_guest_bin_end[];
+
+struct source {
+	const struct options *o;
+	struct vm vm;
+	struct pc_chan main, urgent;
+	struct guest_ports ports;
+	uint64_t npages;		/* guest memory, in pages */
+	uint64_t data_pages;		/* the working set, in pages */
+	uint8_t *sent;			/* per page: already on its way */
+	uint64_t stream_pages, stream_zero, precopy_pages;
+	uint64_t demand_pages;
+	int demand_error;		/* set by the demand thread when it fails */
+	uint64_t t_warm_ns;		/* from the fill's end to the pause */
+};
+
+static void say_src(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say_src(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay("source", fmt, ap);
+	va_end(ap);
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	int i;
+
+	for (i = 0; i < GUEST_PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static int send_page(struct source *s, struct pc_chan *c, uint64_t gpa, uint16_t flags,
+		     bool *zero)
+{
+	const uint8_t *p = s->vm.mem + gpa;
+
+	*zero = page_is_zero(p);
+	if (*zero)
+		return pc_send(c, PC_PAGE, flags | PC_PAGE_ZERO, gpa, NULL, 0);
+	return pc_send(c, PC_PAGE, flags, gpa, p, GUEST_PAGE_SIZE);
+}
+
+/* Claim page idx for sending; false if someone already sent it. */
+static bool claim(struct source *s, uint64_t idx)
+{
+	return !__atomic_exchange_n(&s->sent[idx], 1, __ATOMIC_ACQ_REL);
+}
+
+static int setup_guest(struct source *s)
+{
+	size_t size = _binary_guest_bin_end - _binary_guest_bin_start;
+	uint64_t args[4] = {
+		GPA_DATA, s->data_pages, s->o->seed, s->o->every,
+	};
+
+	if (size > GUEST_IMAGE_MAX) {
+		say_src("guest image is %zu bytes, more than %u", size, GUEST_IMAGE_MAX);
+		return -1;
+	}
+	memcpy(s->vm.mem + GPA_IMAGE, _binary_guest_bin_start, size);
+	return vcpu_setup_long_mode(&s->vm, GPA_IMAGE, GPA_STACK_TOP, args);
+}
+
+/*
+ * Run the guest until it has done warmup_pct % of a sweep after filling its
+ * working set, and stop it at a progress report.  *t_last is when the last
+ * KVM_RUN that executed guest code returned: the guest's last instruction
+ * on this side.
+ */
+static int run_until_pause(struct source *s, uint64_t *t_last)
+{
+	struct kvm_run *run = s->vm.run;
+	uint64_t target = s->data_pages * s->o->warmup_pct / 100;
+	uint64_t t0 = now_ns(), t;
+
+	if (!target)
+		target = 1;
+	for (;;) {
+		int r = ioctl(s->vm.vcpu_fd, KVM_RUN, 0);
+
+		t = now_ns();
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			say_src("KVM_RUN: %s (exit reason %u)", strerror(errno), run->exit_reason);
+			return -1;
+		}
+		if (run->exit_reason != KVM_EXIT_IO) {
+			struct kvm_regs regs = { 0 };
+
+			ioctl(s->vm.vcpu_fd, KVM_GET_REGS, &regs);
+			say_src("guest stopped with exit reason %s (%u) at rip %#llx before migration",
+				exit_reason_name(run->exit_reason), run->exit_reason,
+				(unsigned long long)regs.rip);
+			return -1;
+		}
+		switch (ports_handle(&s->ports, run)) {
+		case EV_INIT_DONE:
+			say_src("guest filled %u pages (%u MiB) in %.0f ms", s->ports.init_pages,
+				s->o->mib, (t - t0) / 1e6);
+			t0 = t;
+			break;
+		case EV_PROGRESS:
+			if (s->ports.visits >= target) {
+				/* Reported after the switchover: printing is downtime. */
+				*t_last = t;
+				s->t_warm_ns = t - t0;
+				/*
+				 * The OUT is only complete once KVM_RUN is
+				 * entered again; do that without running the
+				 * guest, so the saved rip is past it.
+				 */
+				return vcpu_complete_pending(&s->vm);
+			}
+			break;
+		case EV_CMD:
+			io_in_answer(run, CMD_CONTINUE);
+			break;
+		case EV_BAD:
+			say_src("unexpected guest I/O: port %#x, %s, size %u",
+				run->io.port, run->io.direction ? "out" : "in", run->io.size);
+			return -1;
+		default:
+			break;
+		}
+	}
+}
+
+static int send_precopy(struct source *s, uint64_t end)
+{
+	uint64_t gpa;
+	bool zero;
+
+	for (gpa = 0; gpa < end; gpa += GUEST_PAGE_SIZE) {
+		claim(s, gpa / GUEST_PAGE_SIZE);
+		if (send_page(s, &s->main, gpa, PC_PAGE_PRECOPY, &zero))
+			return -1;
+		s->precopy_pages++;
+	}
+	return 0;
+}
+
+static void *demand_thread(void *arg)
+{
+	struct source *s = arg;
+	uint8_t buf[64];
+	struct pc_hdr h;
+	uint32_t got;
+	bool zero;
+
+	for (;;) {
+		int r = pc_recv(&s->urgent, &h, buf, sizeof(buf), &got);
+
+		if (r == -PC_E_EOF)
+			return NULL;	/* the destination is done with us */
+		if (r) {
+			say_src("urgent socket: %s", pc_err_name(r));
+			s->demand_error = EXIT_PROTOCOL;
+			return NULL;
+		}
+		if (h.type != PC_REQ || h.arg % GUEST_PAGE_SIZE ||
+		    h.arg >= s->vm.mem_size) {
+			say_src("bad demand request: %s for gpa %#llx", pc_type_name(h.type),
+				(unsigned long long)h.arg);
+			s->demand_error = EXIT_PROTOCOL;
+			return NULL;
+		}
+		if (s->o->delay_us)
+			usleep(s->o->delay_us);
+		/* Answer even if the stream sent it: it may still be queued. */
+		claim(s, h.arg / GUEST_PAGE_SIZE);
+		if (send_page(s, &s->urgent, h.arg, PC_PAGE_DEMAND, &zero)) {
+			if (errno != EPIPE && errno != ECONNRESET) {
+				say_src("urgent socket: send: %s", strerror(errno));
+				s->demand_error = EXIT_DEST_LOST;
+			}
+			return NULL;
+		}
+		__atomic_fetch_add(&s->demand_pages, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* Misbehave on purpose, at gpa, for --fault. */
+static int inject_fault(struct source *s, uint64_t gpa)
+{
+	const uint8_t *page = s->vm.mem + gpa;
+	struct pc_hdr h;
+
+	switch (s->o->fault) {
+	case FAULT_SOURCE_DIES:
+		say_src("injecting fault: dying (SIGKILL) after streaming %llu pages",
+			(unsigned long long)s->stream_pages);
+		kill(getpid(), SIGKILL);
+		pause();
+		return -1;
+	case FAULT_TRUNCATE:
+		/* The header promises a whole page, half of it follows, then the
+		 * stream carries on as if nothing happened. */
+		say_src("injecting fault: page at gpa %#llx cut to %d of %d bytes, stream continues",
+			(unsigned long long)gpa, GUEST_PAGE_SIZE / 2, GUEST_PAGE_SIZE);
+		pc_make_hdr(&h, PC_PAGE, 0, gpa, page, GUEST_PAGE_SIZE);
+		if (pc_write_all(&s->main, &h, sizeof(h)) ||
+		    pc_write_all(&s->main, page, GUEST_PAGE_SIZE / 2))
+			return -1;
+		return 0;
+	case FAULT_BAD_GPA:
+		/* A well-formed page for memory the guest does not have. */
+		say_src("injecting fault: page for gpa %#llx, beyond guest memory (%#llx bytes)",
+			(unsigned long long)(s->vm.mem_size + 16 * GUEST_PAGE_SIZE),
+			(unsigned long long)s->vm.mem_size);
+		return pc_send(&s->main, PC_PAGE, 0, s->vm.mem_size + 16 * GUEST_PAGE_SIZE,
+			       page, GUEST_PAGE_SIZE);
+	default:
+		return 0;
+	}
+}
+
+/* Keep the stream under --rate MiB/s. */
+static void throttle(struct source *s, uint64_t t0)
+{
+	uint64_t want_ns, spent;
+
+	if (!s->o->rate_mib)
+		return;
+	want_ns = s->main.bytes_out * 1000000000ULL / ((uint64_t)s->o->rate_mib << 20);
+	spent = now_ns() - t0;
+	if (want_ns > spent)
+		usleep((want_ns - spent) / 1000);
+}
+
+static int stream(struct source *s)
+{
+	/* Faults hit a quarter into the working set: a real page, mid-stream. */
+	uint64_t idx, fault_at = s->o->fault == FAULT_NONE ? UINT64_MAX :
+				 GPA_DATA / GUEST_PAGE_SIZE + s->data_pages / 4;
+	uint64_t t0 = now_ns();
+	bool zero;
+
+	for (idx = 0; idx < s->npages; idx++) {
+		uint64_t gpa = idx * GUEST_PAGE_SIZE;
+
+		if (!claim(s, idx))
+			continue;
+		if (idx >= fault_at) {
+			fault_at = UINT64_MAX;	/* once */
+			if (inject_fault(s, gpa))
+				return -1;
+			if (s->o->fault == FAULT_TRUNCATE)
+				continue;	/* this page was the one cut short */
+		}
+		if (send_page(s, &s->main, gpa, 0, &zero))
+			return -1;
+		s->stream_pages++;
+		s->stream_zero += zero;
+		if (!(s->stream_pages % 16))
+			throttle(s, t0);
+	}
+	return pc_send(&s->main, PC_STREAM_END, 0, s->stream_pages, NULL, 0);
+}
+
+static int dest_gone(const char *when)
+{
+	say_src("the destination went away %s (%s)", when, strerror(errno));
+	return EXIT_DEST_LOST;
+}
+
+int source_main(const struct options *o, int main_fd, int urgent_fd)
+{
+	struct source s = {
+		.o = o,
+		.main = { .fd = main_fd, .name = "main" },
+		.urgent = { .fd = urgent_fd, .name = "urgent" },
+		.ports = { .who = "source" },
+	};
+	struct pc_hello hello;
+	struct pc_state st;
+	struct pc_hdr h;
+	pthread_t demand;
+	uint8_t buf[PC_MAX_PAYLOAD];
+	uint32_t got;
+	uint64_t mem_size;
+	int r, ret;
+
+	s.data_pages = (uint64_t)o->mib << 20 >> 12;
+	mem_size = GPA_DATA + ((uint64_t)o->mib << 20);
+	s.npages = mem_size / GUEST_PAGE_SIZE;
+	s.sent = calloc(s.npages, 1);
+	if (!s.sent)
+		return EXIT_INTERNAL;
+	if (vm_create(&s.vm, mem_size, NULL) || setup_guest(&s))
+		return EXIT_INTERNAL;
+
+	/* Tell the destination what to prepare while the guest warms up here. */
+	memset(&hello, 0, sizeof(hello));
+	hello.version = PC_VERSION;
+	hello.page_size = GUEST_PAGE_SIZE;
+	hello.mem_size = mem_size;
+	/* --precopy-all: plain stop-and-copy, the baseline to compare with. */
+	hello.precopy_end = o->precopy_all ? mem_size : GPA_PRECOPY_END;
+	hello.data_gpa = GPA_DATA;
+	hello.data_pages = s.data_pages;
+	hello.seed = o->seed;
+	hello.state_size = sizeof(struct pc_state);
+	hello.every = o->every;
+	if (pc_send(&s.main, PC_HELLO, 0, 0, &hello, sizeof(hello)))
+		return dest_gone("before HELLO");
+
+	memset(&st, 0, sizeof(st));
+	if (run_until_pause(&s, &st.t_last_run_ns))
+		return EXIT_INTERNAL;
+
+	r = pc_recv(&s.main, &h, buf, sizeof(buf), &got);
+	if (r || h.type != PC_READY || h.arg != PC_VERSION) {
+		say_src("the destination is not ready: %s", r ? pc_err_name(r) : pc_type_name(h.type));
+		return EXIT_DEST_LOST;
+	}
+
+	/* Downtime starts at st.t_last_run_ns: vCPU state and system region. */
+	if (vcpu_get_state(&s.vm, &st.vcpu))
+		return EXIT_INTERNAL;
+	st.visits = s.ports.visits;
+	st.sweeps = s.ports.sweeps;
+	if (send_precopy(&s, hello.precopy_end))
+		return dest_gone("during pre-copy");
+	if (pc_send(&s.main, PC_STATE, 0, 0, &st, sizeof(st)))
+		return dest_gone("before STATE");
+	say_src("paused the guest after %llu page visits, %.0f ms after the fill (sweep %llu); "
+		"state and %llu pre-copied pages sent",
+		(unsigned long long)st.visits, s.t_warm_ns / 1e6, (unsigned long long)st.sweeps,
+		(unsigned long long)s.precopy_pages);
+
+	/* Postcopy: the destination runs; serve it. */
+	if (pthread_create(&demand, NULL, demand_thread, &s)) {
+		say_src("pthread_create failed");
+		return EXIT_INTERNAL;
+	}
+	if (stream(&s))
+		ret = dest_gone("while streaming");
+	else {
+		r = pc_recv(&s.main, &h, buf, sizeof(buf) - 1, &got);
+		if (!r && h.type == PC_COMPLETE) {
+			ret = EXIT_OK;
+		} else if (!r && h.type == PC_ABORT) {
+			buf[got] = 0;
+			say_src("the destination aborted: %s", buf);
+			ret = EXIT_DEST_LOST;
+		} else {
+			say_src("waiting for COMPLETE: %s", r ? pc_err_name(r) : pc_type_name(h.type));
+			ret = r == -PC_E_EOF ? EXIT_DEST_LOST : EXIT_PROTOCOL;
+		}
+	}
+	/* Whatever happened, the demand thread has nothing more to do. */
+	shutdown(urgent_fd, SHUT_RDWR);
+	pthread_join(demand, NULL);
+	if (!ret && s.demand_error)
+		ret = s.demand_error;
+
+	say_src("pre-copied %llu pages, streamed %llu (%llu zero), answered %llu demand requests; "
+		"sent %.1f MiB",
+		(unsigned long long)s.precopy_pages, (unsigned long long)s.stream_pages,
+		(unsigned long long)s.stream_zero, (unsigned long long)s.demand_pages,
+		(s.main.bytes_out + s.urgent.bytes_out) / 1048576.0);
+	vm_destroy(&s.vm);
+	free(s.sent);
+	return ret;
+}
