@@ -8,7 +8,8 @@ TARGETS ?= x86_64 arm64
 RUNS ?= x86_64-tdp x86_64-shadow arm64-nvhe arm64-vhe
 S := scripts
 
-.PHONY: all run test deps fetch apply export build $(addprefix build-,$(TARGETS)) clean
+.PHONY: all run test deps fetch apply export build $(addprefix build-,$(TARGETS)) \
+	check-series clean
 
 all: build
 
@@ -31,6 +32,10 @@ build-%: apply
 	@$(S)/build-initramfs.sh $*
 
 build: $(addprefix build-,$(TARGETS))
+
+# Per patch: checkpatch, x86_64 + arm64 builds, W=1, selftests, UAPI headers.
+check-series: fetch
+	@$(S)/check-series.sh
 
 # Everything CI checks.
 test: build

@@ -1,6 +1,7 @@
 # arm64 target, as data for the build and boot scripts.
 # shellcheck shell=bash disable=SC2034
 KARCH=arm64
+SRCARCH=arm64
 CROSS_COMPILE=aarch64-linux-gnu-
 KIMAGE=arch/arm64/boot/Image
 KIMAGE_TARGET=Image

@@ -1,6 +1,7 @@
 # x86_64 target, as data for the build and boot scripts.
 # shellcheck shell=bash disable=SC2034
 KARCH=x86_64
+SRCARCH=x86
 CROSS_COMPILE=
 KIMAGE=arch/x86/boot/bzImage
 KIMAGE_TARGET=bzImage
