@@ -29,7 +29,7 @@ timeout --foreground -k 10 "$limit" "$QEMU" "${QEMU_ARGS[@]}" \
 	-display none -monitor none -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=$CONSOLE quiet panic=-1 $CMDLINE${plan:+ plan=$plan}" \
-	</dev/null 2>&1 | tr -d '\r' | tee "$log"
+	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
 qemu_rc=${PIPESTATUS[0]}
 set -e
 
