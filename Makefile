@@ -9,7 +9,7 @@ RUNS ?= x86_64-tdp x86_64-shadow arm64-nvhe arm64-vhe
 S := scripts
 
 .PHONY: all run test deps fetch apply export build $(addprefix build-,$(TARGETS)) \
-	check-series clean
+	check-series check-docs clean
 
 all: build
 
@@ -36,6 +36,10 @@ build: $(addprefix build-,$(TARGETS))
 # Per patch: checkpatch, x86_64 + arm64 builds, W=1, selftests, UAPI headers.
 check-series: fetch
 	@$(S)/check-series.sh
+
+# htmldocs of Documentation/virt/kvm, no warnings.
+check-docs: apply
+	@$(S)/check-docs.sh
 
 # Everything CI checks.
 test: build

@@ -6,7 +6,9 @@
 #   - adds no W=1 warnings to the kernel files it touches,
 #   - builds the KVM selftests on both if it touches them,
 #   - leaves the UAPI additions visible in the installed headers that the
-#     selftests compile against.
+#     selftests compile against;
+# and, for the whole series, that the KVM documentation builds without
+# warnings.
 # One line per patch; the runtime last.  The main work tree is not touched.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -120,5 +122,8 @@ for p in "${series[@]}"; do
 		failed=1
 	fi
 done
+if [ "$failed" -eq 0 ]; then
+	OUT=$TOP/build/out/check "$TOP/scripts/check-docs.sh" "$check" || failed=1
+fi
 echo "check-series: ${#series[@]} patches, $((SECONDS - start))s"
 exit "$failed"

@@ -8,6 +8,7 @@ pkgs=(
 	qemu-system-x86 qemu-system-arm qemu-system-data
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	python3 perl rsync kmod dwarves
+	python3-sphinx python3-sphinx-rtd-theme python3-yaml graphviz
 )
 
 missing=()
