@@ -43,7 +43,7 @@ check-docs: apply
 
 # Everything CI checks.
 test: build
-	@$(S)/test.sh $(RUNS)
+	@HOST_CHECKS="check-docs" $(S)/test.sh $(RUNS)
 
 # The main job: the x86_64 demonstration.
 run: build-x86_64

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# test: boot every run given (runs/NAME.sh) with its plan, then print which
-# tests failed and, last, the totals: "N passed, N failed, N skipped".
-# Usage: test.sh RUN...
+# test: run the host checks in HOST_CHECKS (scripts/NAME.sh, each one test),
+# boot every run given (runs/NAME.sh) with its plan, then print which tests
+# failed and, last, the totals: "N passed, N failed, N skipped".
+# Usage: [HOST_CHECKS="check-docs"] test.sh RUN...
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 total_p=0 total_f=0 total_s=0
 failures=()
+for check in ${HOST_CHECKS:-}; do
+	if "$TOP/scripts/$check.sh"; then
+		total_p=$((total_p + 1))
+	else
+		total_f=$((total_f + 1))
+		failures+=("host: $check")
+	fi
+done
 for run in "$@"; do
 	rm -f "$TOP/build/logs/$run.result"
 	"$TOP/scripts/boot.sh" "$run" || true
