@@ -231,7 +231,10 @@ static int read_plan(const char *path, struct test *tests)
 	return n;
 }
 
-/* Print every kernel log line that carries a splat marker; return how many. */
+/*
+ * Echo the kernel's KVM lines (which MMU, which arm64 mode) as comments, and
+ * every line that carries a splat marker; return how many of the latter.
+ */
 static int scan_kernel_log(void)
 {
 	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
@@ -249,9 +252,11 @@ static int scan_kernel_log(void)
 		n = 0;
 	log[n] = '\0';
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strstr(line, "kvm"))
+			say("# kernel: %s\n", line);
 		for (i = 0; i < sizeof(splat_markers) / sizeof(splat_markers[0]); i++) {
 			if (strstr(line, splat_markers[i])) {
-				say("# kernel: %s\n", line);
+				say("# splat: %s\n", line);
 				hits++;
 				break;
 			}

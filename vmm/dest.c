@@ -84,7 +84,14 @@ struct dest {
 
 	/* Updated atomically by the receiver threads. */
 	uint64_t installed, n_precopy, n_demand, n_stream, n_zero, n_dup;
-	int abort_code;			/* 0 while all is well; first failure wins */
+
+	/*
+	 * 0 while all is well.  Set once, by the first failure, under
+	 * abort_lock and only after its error line is out: whoever sees it
+	 * set may exit the process without losing that line.
+	 */
+	int abort_code;
+	pthread_mutex_t abort_lock;
 
 	pthread_mutex_t lock;		/* with cond: "some page was installed" */
 	pthread_cond_t cond;
@@ -96,7 +103,8 @@ struct dest {
 	uint64_t *lat;			/* per userfault exit: exit -> re-entry, ns */
 	size_t nlat, cap_lat;
 	bool uf_off;
-	uint64_t visits_at_resume, sweeps_at_resume;
+	uint64_t visits_at_resume, sweeps_at_resume, visits_at_uf_off;
+	uint64_t src_warm_visits, src_warm_ns;
 
 	/* Timestamps, CLOCK_MONOTONIC ns. */
 	uint64_t t_src_last_run, t_first_run, t_all_installed, t_uf_off, t_done;
@@ -123,24 +131,28 @@ static void kick(int sig)
 }
 
 /*
- * Stop everything, once: record why, print the error line tests look for
- * ("dest: error: TAG: ..."), and get the vCPU out of KVM_RUN for good.
+ * Stop everything, once: print the error line tests look for ("dest:
+ * error: TAG: ..."), record why, and get the vCPU out of KVM_RUN for good.
+ * A later failure (usually a consequence of the first) waits for the first
+ * to finish and returns: abort_code is set when this returns, either way.
  */
 static void dest_abort(struct dest *d, int code, const char *tag, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void dest_abort(struct dest *d, int code, const char *tag, const char *fmt, ...)
 {
 	char msg[512];
-	int none = 0;
 	va_list ap;
 
-	if (!__atomic_compare_exchange_n(&d->abort_code, &none, code, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	pthread_mutex_lock(&d->abort_lock);
+	if (d->abort_code) {
+		pthread_mutex_unlock(&d->abort_lock);
 		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	say_dst("error: %s: %s; guest stopped", tag, msg);
+	__atomic_store_n(&d->abort_code, code, __ATOMIC_RELEASE);
 
 	/*
 	 * The vCPU thread checks abort_code before every KVM_RUN.  If it is
@@ -157,6 +169,7 @@ static void dest_abort(struct dest *d, int code, const char *tag, const char *fm
 	/* Wake the receivers; nothing more will be installed. */
 	shutdown(d->main.fd, SHUT_RDWR);
 	shutdown(d->urgent.fd, SHUT_RDWR);
+	pthread_mutex_unlock(&d->abort_lock);
 }
 
 static bool page_missing(struct dest *d, uint64_t idx)
@@ -448,6 +461,7 @@ static uint32_t guest_command(struct dest *d)
 		}
 		d->uf_off = true;
 		d->t_uf_off = now_ns();
+		d->visits_at_uf_off = d->ports.visits;
 		/* The source is not needed any more; it may have gone already. */
 		if (pc_send(&d->main, PC_COMPLETE, 0, 0, NULL, 0))
 			say_dst("could not tell the source we are done: %s", strerror(errno));
@@ -540,8 +554,11 @@ static void report(struct dest *d, bool pass)
 	printf("working set      %u MiB (%llu pages) of %llu MiB guest memory (%llu pages)\n",
 	       d->o->mib, (unsigned long long)d->hello.data_pages,
 	       (unsigned long long)(d->vm.mem_size >> 20), (unsigned long long)d->npages);
-	printf("injected delay   %u us per demand request%s\n", d->o->delay_us,
-	       d->o->rate_mib ? "" : ", stream not rate-limited");
+	printf("injected delay   %u us per demand request; stream ", d->o->delay_us);
+	if (d->o->rate_mib)
+		printf("limited to %u MiB/s\n", d->o->rate_mib);
+	else
+		printf("not rate-limited\n");
 	printf("downtime         %.3f ms (source's last KVM_RUN return -> destination's first KVM_RUN)\n",
 	       ms(d->t_first_run - t0));
 	printf("total migration  %.1f ms (source pause -> last page installed); "
@@ -571,6 +588,16 @@ static void report(struct dest *d, bool pass)
 	       "done at +%.1f ms\n",
 	       (unsigned long long)d->visits_at_resume, (unsigned long long)d->sweeps_at_resume,
 	       (unsigned long long)(d->ports.visits - d->visits_at_resume), ms(d->t_done - t0));
+	/* The cost of postcopy to the guest: how fast it runs while pages are missing. */
+	if (d->src_warm_ns) {
+		printf("guest speed      %.0f page visits/s on the source before the pause",
+		       d->src_warm_visits / (d->src_warm_ns / 1e9));
+		if (d->visits_at_uf_off > d->visits_at_resume)
+			printf(", %.0f on the destination while pages were missing",
+			       (d->visits_at_uf_off - d->visits_at_resume) /
+			       ((d->t_uf_off - d->t_first_run) / 1e9));
+		printf("\n");
+	}
 	printf("verification     %u mismatching pages during the run, %u in the final pass over "
 	       "all %llu pages\n",
 	       d->ports.result_run, d->ports.result_final,
@@ -680,6 +707,7 @@ int dest_main(const struct options *o, int main_fd, int urgent_fd)
 	d->ports.who = "dest";
 	d->vm.vcpu_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->abort_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->cond, &ca);
@@ -717,6 +745,8 @@ int dest_main(const struct options *o, int main_fd, int urgent_fd)
 	d->visits_at_resume = d->ports.visits = st.visits;
 	d->ports.last_progress = (uint32_t)st.visits;
 	d->sweeps_at_resume = d->ports.sweeps = st.sweeps;
+	d->src_warm_visits = st.warm_visits;
+	d->src_warm_ns = st.warm_ns;
 
 	d->vcpu_thread = pthread_self();
 	d->vcpu_started = true;

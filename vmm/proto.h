@@ -71,6 +71,8 @@ struct pc_state {
 	uint64_t t_last_run_ns;	/* when the source's last KVM_RUN returned */
 	uint64_t visits;	/* guest page visits before the pause */
 	uint64_t sweeps;
+	uint64_t warm_visits;	/* visits between the fill and the pause, */
+	uint64_t warm_ns;	/* and how long they took: the guest's speed */
 };
 
 /* One end of a socket, with byte counts for the report. */

@@ -362,6 +362,8 @@ int source_main(const struct options *o, int main_fd, int urgent_fd)
 		return EXIT_INTERNAL;
 	st.visits = s.ports.visits;
 	st.sweeps = s.ports.sweeps;
+	st.warm_visits = s.ports.visits;	/* counted from the end of the fill */
+	st.warm_ns = s.t_warm_ns;
 	if (send_precopy(&s, hello.precopy_end))
 		return dest_gone("during pre-copy");
 	if (pc_send(&s.main, PC_STATE, 0, 0, &st, sizeof(st)))
