@@ -25,10 +25,11 @@ apply: fetch
 export:
 	@$(S)/export-series.sh
 
-# One target's kernel, selftests and initramfs.
+# One target's kernel, selftests, postcopy VMM and initramfs.
 build-%: apply
 	@$(S)/build-kernel.sh $*
 	@$(S)/build-selftests.sh $*
+	@$(S)/build-vmm.sh $*
 	@$(S)/build-initramfs.sh $*
 
 build: $(addprefix build-,$(TARGETS))
@@ -45,9 +46,10 @@ check-docs: apply
 test: build
 	@HOST_CHECKS="check-docs" $(S)/test.sh $(RUNS)
 
-# The main job: the x86_64 demonstration.
+# The main job: a postcopy live migration on KVM Userfault (vmm/), in the
+# patched x86_64 kernel under QEMU, with its report.
 run: build-x86_64
-	@$(S)/test.sh x86_64-tdp
+	@GUEST_PLAN=/plans/x86_64-run.plan $(S)/test.sh x86_64-tdp
 
 clean:
 	rm -rf build

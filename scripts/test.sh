@@ -2,7 +2,7 @@
 # test: run the host checks in HOST_CHECKS (scripts/NAME.sh, each one test),
 # boot every run given (runs/NAME.sh) with its plan, then print which tests
 # failed and, last, the totals: "N passed, N failed, N skipped".
-# Usage: [HOST_CHECKS="check-docs"] test.sh RUN...
+# Usage: [HOST_CHECKS="check-docs"] [GUEST_PLAN=/plans/NAME.plan] test.sh RUN...
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +18,7 @@ for check in ${HOST_CHECKS:-}; do
 done
 for run in "$@"; do
 	rm -f "$TOP/build/logs/$run.result"
-	"$TOP/scripts/boot.sh" "$run" || true
+	"$TOP/scripts/boot.sh" "$run" ${GUEST_PLAN:-} || true
 	read -r p f s 2>/dev/null < "$TOP/build/logs/$run.result" || { p=0 f=1 s=0; }
 	total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + s))
 	mapfile -t named < <(grep -hE '^not ok [0-9]+ - ' "$TOP/build/logs/$run.log" \

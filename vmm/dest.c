@@ -270,11 +270,17 @@ static void recv_failed(struct dest *d, struct pc_chan *c, int r, const struct p
 			   strerror(errno));
 		break;
 	case PC_E_TRUNC:
+		/*
+		 * The connection ended inside a message: the source is gone,
+		 * whatever it was sending.  (A page cut short while the stream
+		 * goes on fails its checksum instead: bad-page.)
+		 */
 		if (page)
-			dest_abort(d, EXIT_BAD_PAGE, "bad-page",
-				   "the page for gpa %#llx was truncated: %u of %u bytes arrived, "
-				   "then the source closed the %s socket",
-				   (unsigned long long)h->arg, got, h->len, c->name);
+			dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
+				   "the source closed the %s socket %u bytes into the %u-byte page "
+				   "for gpa %#llx (not installed), %llu pages not received",
+				   c->name, got, h->len, (unsigned long long)h->arg,
+				   (unsigned long long)missing_pages(d));
 		else
 			dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
 				   "the source closed the %s socket in the middle of a message "
@@ -509,6 +515,7 @@ static int vcpu_loop(struct dest *d)
 			return -1;
 		}
 		if (run->exit_reason != KVM_EXIT_IO) {
+			vcpu_dump(&d->vm, "dest");
 			dest_abort(d, EXIT_GUEST, "guest", "the guest stopped with exit reason %s (%u)",
 				   exit_reason_name(run->exit_reason), run->exit_reason);
 			return -1;
@@ -755,8 +762,7 @@ int dest_main(const struct options *o, int main_fd, int urgent_fd)
 		dest_abort(d, EXIT_INTERNAL, "internal", "pthread_create failed");
 		return d->abort_code;
 	}
-	(void)rx_main;
-	(void)rx_urgent;
+	/* Never joined: they end on EOF or abort, and exit() ends them anyway. */
 
 	if (vcpu_loop(d)) {
 		say_dst("stopped with %llu of %llu pages installed, after %llu userfault exits "

@@ -400,6 +400,27 @@ void io_in_answer(struct kvm_run *run, uint32_t val)
 	memcpy(p, &val, run->io.size <= 4 ? run->io.size : 4);
 }
 
+void vcpu_dump(struct vm *vm, const char *who)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) ||
+	    ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev)) {
+		say(who, "cannot read the vCPU registers: %s", strerror(errno));
+		return;
+	}
+	say(who, "vcpu: rip %#llx rsp %#llx rflags %#llx rax %#llx rbx %#llx rcx %#llx rdx %#llx",
+	    r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx);
+	say(who, "vcpu: rsi %#llx rdi %#llx rbp %#llx r8 %#llx r12 %#llx r13 %#llx r14 %#llx r15 %#llx",
+	    r.rsi, r.rdi, r.rbp, r.r8, r.r12, r.r13, r.r14, r.r15);
+	say(who, "vcpu: cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx efer %#llx cs %#x/%#llx; "
+	    "exception injected %u nr %u error %#x",
+	    s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.base,
+	    ev.exception.injected, ev.exception.nr, ev.exception.error_code);
+}
+
 const char *exit_reason_name(uint32_t reason)
 {
 	switch (reason) {

@@ -83,4 +83,7 @@ void io_in_answer(struct kvm_run *run, uint32_t val);
 
 const char *exit_reason_name(uint32_t reason);
 
+/* Print the vCPU's registers: for a guest that stopped where it should not. */
+void vcpu_dump(struct vm *vm, const char *who);
+
 #endif

@@ -134,6 +134,7 @@ static int run_until_pause(struct source *s, uint64_t *t_last)
 			say_src("guest stopped with exit reason %s (%u) at rip %#llx before migration",
 				exit_reason_name(run->exit_reason), run->exit_reason,
 				(unsigned long long)regs.rip);
+			vcpu_dump(&s->vm, "source");
 			return -1;
 		}
 		switch (ports_handle(&s->ports, run)) {
