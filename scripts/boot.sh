@@ -15,9 +15,11 @@ kernel=${KERNEL:-$OUT/$TARGET${VARIANT:+-$VARIANT}/$KIMAGE}
 initrd=${INITRD:-$OUT/$TARGET/initramfs.cpio.gz}
 [ -f "$kernel" ] && [ -f "$initrd" ] || die "build $TARGET${VARIANT:+-$VARIANT} first"
 
-# The whole run may take the sum of its tests' timeouts, plus boot time.
+# The whole run may take the sum of its tests' timeouts (times their attempts),
+# plus boot time.
 plan_file=${initrd%.cpio.gz}${plan:-/plan}
-limit=$(awk '!/^[[:space:]]*(#|$)/ {s += $1} END {print s + 300}' "$plan_file")
+limit=$(awk '!/^[[:space:]]*(#|$)/ {n = split($1, t, "x"); s += t[1] * (n > 1 ? t[2] : 1)}
+	    END {print s + 300}' "$plan_file")
 
 logs=${LOGS:-$TOP/build/logs}
 mkdir -p "$logs"

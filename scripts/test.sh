@@ -28,6 +28,10 @@ for run in "$@"; do
 done
 
 echo
+for run in "$@"; do
+	grep -hE '^ok [0-9]+ - .* # passed on attempt' "$TOP/build/logs/$run.log" 2>/dev/null |
+		sed "s/^ok [0-9]* - /RETRIED: $run: /" || true
+done
 for f in "${failures[@]}"; do
 	echo "FAILED: $f"
 done
