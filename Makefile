@@ -26,7 +26,8 @@ export:
 	@$(S)/export-series.sh
 
 # One target's kernel, selftests, postcopy VMM and initramfs.
-build-%: apply
+# (A static pattern rule: make skips implicit rules for .PHONY targets.)
+$(addprefix build-,$(TARGETS)): build-%: apply
 	@$(S)/build-kernel.sh $*
 	@$(S)/build-selftests.sh $*
 	@$(S)/build-vmm.sh $*
