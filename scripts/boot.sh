@@ -2,14 +2,16 @@
 # boot: boot one run (runs/RUN.sh: target + kernel command line) under QEMU,
 # echo its console, and judge the TAP the guest prints.  Writes
 # build/logs/RUN.log and build/logs/RUN.result ("passed failed skipped").
-# Usage: boot.sh RUN [PLAN-IN-GUEST]     e.g. boot.sh x86_64-tdp /plans/x86_64-bench.plan
+# Usage: boot.sh RUN [PLAN-IN-GUEST]     e.g. boot.sh x86_64-tdp /plans/x86_64-run.plan
+# A run may name its own plan (RUN_PLAN); the default is the target's /plan.
 # KERNEL and INITRD override the images booted; LOGS where logs go.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-run=$1 plan=${2:-}
-VARIANT=
+run=$1
+VARIANT= RUN_PLAN=
 . "$TOP/runs/$run.sh"
+plan=${2:-$RUN_PLAN}
 . "$TOP/targets/$TARGET.sh"
 kernel=${KERNEL:-$OUT/$TARGET${VARIANT:+-$VARIANT}/$KIMAGE}
 initrd=${INITRD:-$OUT/$TARGET/initramfs.cpio.gz}
