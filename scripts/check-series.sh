@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-series: apply patches/ one at a time onto base in a separate work
 # tree (build/check) and, after each patch, check that it
-#   - is clean under checkpatch.pl --strict,
+#   - is clean under checkpatch.pl --strict, and every file it adds is
+#     already covered by a MAINTAINERS entry,
 #   - builds on x86_64 and arm64 (incremental, ccache, own output dirs),
 #   - adds no W=1 warnings to the kernel files it touches,
 #   - builds the KVM selftests on both if it touches them,
@@ -97,7 +98,16 @@ for p in "${series[@]}"; do
 		failed=1
 		break
 	fi
-	"$check/scripts/checkpatch.pl" --strict -q "$p" >/dev/null 2>&1 || problems+=("checkpatch")
+	# checkpatch must run from the kernel tree: elsewhere it finds the wrong
+	# repository.  Its "does MAINTAINERS need updating?" question for added
+	# files is answered by get_maintainer.pl instead: every added file must
+	# already be covered by a MAINTAINERS entry.
+	(cd "$check" && ./scripts/checkpatch.pl --strict -q --ignore FILE_PATH_CHANGES "$p") \
+		>/dev/null 2>&1 || problems+=("checkpatch")
+	for f in $(awk '/^diff --git a\// {f = $4} /^new file mode/ {sub("^b/", "", f); print f}' "$p"); do
+		(cd "$check" && ./scripts/get_maintainer.pl --no-git --no-git-fallback -f "$f" 2>/dev/null) |
+			grep -q '(maintainer:' || problems+=("no MAINTAINERS entry covers $f")
+	done
 	for t in x86_64 arm64; do
 		if ! build "$t"; then
 			problems+=("build $t")
