@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # build: configure (allnoconfig + fragments from configs/) and build the
 # work tree's kernel out of tree for one target, with ccache.
-# Usage: build-kernel.sh TARGET [VARIANT]   (VARIANT adds configs/VARIANT.config)
+# Usage: build-kernel.sh TARGET [VARIANT]
+# A VARIANT adds configs/VARIANT.config, and configs/TARGET-VARIANT.config if
+# there is one, and builds in build/out/TARGET-VARIANT.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -11,8 +13,13 @@ o=$OUT/$target${variant:+-$variant}
 mkdir -p "$o"
 
 frag=$o/fragment.config.new
-cat "$TOP/configs/common.config" "$TOP/configs/$target.config" \
-	${variant:+"$TOP/configs/$variant.config"} > "$frag"
+frags=("$TOP/configs/common.config" "$TOP/configs/$target.config")
+if [ -n "$variant" ]; then
+	frags+=("$TOP/configs/$variant.config")
+	[ ! -f "$TOP/configs/$target-$variant.config" ] ||
+		frags+=("$TOP/configs/$target-$variant.config")
+fi
+cat "${frags[@]}" > "$frag"
 
 export CCACHE_BASEDIR=$TOP CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export KBUILD_BUILD_TIMESTAMP="2026-01-01" KBUILD_BUILD_USER=kvm KBUILD_BUILD_HOST=userfault
