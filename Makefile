@@ -6,10 +6,12 @@
 SHELL := /bin/bash
 TARGETS ?= x86_64 arm64
 RUNS ?= x86_64-tdp x86_64-shadow arm64-nvhe arm64-vhe
+# The debug kernel's runs (runs/TARGET-debug-*.sh) of the targets chosen.
+DEBUG_RUNS ?= $(foreach t,$(TARGETS),$(patsubst runs/%.sh,%,$(wildcard runs/$(t)-debug-*.sh)))
 S := scripts
 
 .PHONY: all run test deps fetch apply export build $(addprefix build-,$(TARGETS)) \
-	check-series check-docs clean
+	check-series check-docs clean test-debug $(addprefix build-debug-,$(TARGETS))
 
 all: build
 
@@ -35,6 +37,12 @@ $(addprefix build-,$(TARGETS)): build-%: apply
 
 build: $(addprefix build-,$(TARGETS))
 
+# The same target with the debug kernel (configs/debug.config): lockdep,
+# KASAN, UBSAN, KFENCE, DEBUG_VM, DEBUG_LIST and KVM's own assertions.  The
+# guest's user space (selftests, initramfs) is the target's own.
+$(addprefix build-debug-,$(TARGETS)): build-debug-%: build-%
+	@$(S)/build-kernel.sh $* debug
+
 # Per patch: checkpatch, x86_64 + arm64 builds, W=1, selftests, UAPI headers.
 check-series: fetch
 	@$(S)/check-series.sh
@@ -46,6 +54,10 @@ check-docs: apply
 # Everything CI checks.
 test: build
 	@HOST_CHECKS="check-docs" $(S)/test.sh $(RUNS)
+
+# The userfault plans on the debug kernels; any kernel-log report fails.
+test-debug: $(addprefix build-debug-,$(TARGETS))
+	@$(S)/test.sh $(DEBUG_RUNS)
 
 # The main job: postcopy live migrations on KVM Userfault (vmm/), in the
 # patched x86_64 kernel under QEMU, with their reports.  KVM runs with the

@@ -9,7 +9,8 @@
  * A test with ATTEMPTS > 1 is run again after a failure, up to ATTEMPTS times;
  * a pass after a failure is reported as such.  Plans use it only for tests
  * that an environment flake (see plans/) is known to hit.
- * The plan is /plan unless the kernel command line says plan=PATH.
+ * The plan is /plan unless the kernel command line says plan=PATH;
+ * timeout_scale=N multiplies every timeout (slow debug kernels).
  * A test passes on exit 0, is skipped on exit 4 (KSFT_SKIP), fails otherwise.
  * Test output is echoed as TAP comments ("# ...").
  */
@@ -33,6 +34,14 @@
 #define KSFT_SKIP	4
 #define MAX_ARGS	64
 #define MAX_TESTS	256
+
+/*
+ * Kernel log lines echoed for the record: KVM's (which MMU, which arm64 mode)
+ * and those of the debug kernel's checkers announcing themselves.
+ */
+static const char * const echo_markers[] = {
+	"kvm", "KernelAddressSanitizer", "kfence: initialized", "Lock dependency validator",
+};
 
 /* Kernel log markers that fail a run even when every test passed. */
 static const char * const splat_markers[] = {
@@ -80,7 +89,7 @@ static void mount_filesystems(void)
 	mount("tmpfs", "/dev/shm", "tmpfs", 0, NULL);
 }
 
-/* Value of KEY=... on the kernel command line, or NULL. */
+/* Value of KEY=... on the kernel command line (a copy), or NULL. */
 static char *cmdline_value(const char *key)
 {
 	static char buf[4096];
@@ -95,7 +104,7 @@ static char *cmdline_value(const char *key)
 	fclose(f);
 	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
 		if (!strncmp(tok, key, klen) && tok[klen] == '=')
-			return tok + klen + 1;
+			return strdup(tok + klen + 1);
 	return NULL;
 }
 
@@ -239,8 +248,8 @@ static int read_plan(const char *path, struct test *tests)
 }
 
 /*
- * Echo the kernel's KVM lines (which MMU, which arm64 mode) as comments, and
- * every line that carries a splat marker; return how many of the latter.
+ * Echo the kernel log lines that carry an echo marker as comments, and every
+ * line that carries a splat marker; return how many of the latter.
  */
 static int scan_kernel_log(void)
 {
@@ -259,8 +268,12 @@ static int scan_kernel_log(void)
 		n = 0;
 	log[n] = '\0';
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strstr(line, "kvm"))
-			say("# kernel: %s\n", line);
+		for (i = 0; i < sizeof(echo_markers) / sizeof(echo_markers[0]); i++) {
+			if (strstr(line, echo_markers[i])) {
+				say("# kernel: %s\n", line);
+				break;
+			}
+		}
 		for (i = 0; i < sizeof(splat_markers) / sizeof(splat_markers[0]); i++) {
 			if (strstr(line, splat_markers[i])) {
 				say("# splat: %s\n", line);
@@ -276,8 +289,8 @@ static int scan_kernel_log(void)
 int main(void)
 {
 	static struct test tests[MAX_TESTS];
-	const char *plan;
-	int i, n, failed = 0;
+	const char *plan, *scale_arg;
+	int i, n, failed = 0, scale = 1;
 
 	setup_console();
 	mount_filesystems();
@@ -289,7 +302,12 @@ int main(void)
 	plan = cmdline_value("plan");
 	if (!plan)
 		plan = "/plan";
+	scale_arg = cmdline_value("timeout_scale");
+	if (scale_arg && atoi(scale_arg) > 0)
+		scale = atoi(scale_arg);
 	n = read_plan(plan, tests);
+	for (i = 0; i < n; i++)
+		tests[i].timeout *= scale;
 	say("TAP version 13\n");
 	if (n < 0) {
 		failed = 1;

@@ -3,16 +3,20 @@
 # echo its console, and judge the TAP the guest prints.  Writes
 # build/logs/RUN.log and build/logs/RUN.result ("passed failed skipped").
 # Usage: boot.sh RUN [PLAN-IN-GUEST]     e.g. boot.sh x86_64-tdp /plans/x86_64-run.plan
-# A run may name its own plan (RUN_PLAN); the default is the target's /plan.
-# KERNEL and INITRD override the images booted; LOGS where logs go.
+# A run may name its own plan (RUN_PLAN), the default being the target's
+# /plan, and multiply every test's timeout by TIMEOUT_SCALE (slow kernels).
+# KERNEL and INITRD override the images booted; LOGS where logs go;
+# QEMU_EXTRA_ARGS is appended to the target's QEMU options (a later -smp wins).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 run=$1
-VARIANT= RUN_PLAN=
+VARIANT= RUN_PLAN= TIMEOUT_SCALE=1
 . "$TOP/runs/$run.sh"
 plan=${2:-$RUN_PLAN}
 . "$TOP/targets/$TARGET.sh"
+# shellcheck disable=SC2206
+QEMU_ARGS+=(${QEMU_EXTRA_ARGS:-})
 kernel=${KERNEL:-$OUT/$TARGET${VARIANT:+-$VARIANT}/$KIMAGE}
 initrd=${INITRD:-$OUT/$TARGET/initramfs.cpio.gz}
 [ -f "$kernel" ] && [ -f "$initrd" ] || die "build $TARGET${VARIANT:+-$VARIANT} first"
@@ -20,8 +24,10 @@ initrd=${INITRD:-$OUT/$TARGET/initramfs.cpio.gz}
 # The whole run may take the sum of its tests' timeouts (times their attempts),
 # plus boot time.
 plan_file=${initrd%.cpio.gz}${plan:-/plan}
-limit=$(awk '!/^[[:space:]]*(#|$)/ {n = split($1, t, "x"); s += t[1] * (n > 1 ? t[2] : 1)}
-	    END {print s + 300}' "$plan_file")
+limit=$(awk -v scale="$TIMEOUT_SCALE" \
+	'!/^[[:space:]]*(#|$)/ {n = split($1, t, "x"); s += t[1] * (n > 1 ? t[2] : 1)}
+	 END {print (s + 300) * scale}' "$plan_file")
+[ "$TIMEOUT_SCALE" = 1 ] || CMDLINE="$CMDLINE timeout_scale=$TIMEOUT_SCALE"
 
 logs=${LOGS:-$TOP/build/logs}
 mkdir -p "$logs"
