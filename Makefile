@@ -66,5 +66,14 @@ test-debug: $(addprefix build-debug-,$(TARGETS))
 run: build-x86_64
 	@GUEST_PLAN=/plans/x86_64-run.plan $(S)/test.sh x86_64-shadow
 
+# The benchmark: demand_paging_test without userfault, with userfaultfd
+# MISSING and MINOR, KVM Userfault alone and with MINOR, at 1, 2 and 4 vCPUs,
+# 5 times each, and one fault's round trip per mechanism (bench/), on each
+# run of BENCH_RUNS; report, chart and logs in bench/results/.
+BENCH_RUNS ?= x86_64-shadow arm64-vhe
+.PHONY: bench
+bench: build
+	@$(S)/bench.sh $(BENCH_RUNS)
+
 clean:
 	rm -rf build

@@ -9,6 +9,7 @@ pkgs=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	python3 perl rsync kmod dwarves
 	python3-sphinx python3-sphinx-rtd-theme python3-yaml graphviz
+	gnuplot-nox fonts-dejavu-core	# make bench: the chart
 )
 
 missing=()

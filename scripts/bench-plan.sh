@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench-plan: write the guest plan of `make bench` for one target to stdout:
+# demand_paging_test in each mode at each vCPU count, repeated, then the
+# fault round-trip latencies (bench/fault_latency.c).  Repetitions are the
+# outer loop, so that a slow phase of the host hits every mode alike.
+# Each line may run twice: a failed attempt is retried and shows in the report.
+# Usage: bench-plan.sh TARGET
+# BENCH_MEM (per vCPU, default 64M), BENCH_VCPUS ("1 2 4"), BENCH_REPS (5),
+# BENCH_LAT_PAGES (4096) override the sizes.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+target=$1
+mem=${BENCH_MEM:-64M}
+vcpus=${BENCH_VCPUS:-1 2 4}
+reps=${BENCH_REPS:-5}
+lat_pages=${BENCH_LAT_PAGES:-4096}
+
+# The modes, in report order: name and demand_paging_test options.
+modes=(
+	"ceiling| "
+	"uffd-missing| -u MISSING"
+	"uffd-minor| -u MINOR -s shmem"
+	"kvm-userfault| -k"
+	"kvm-userfault+minor| -k -u MINOR -s shmem"
+)
+# On arm64 demand_paging_test loops over every guest mode unless -m picks
+# one; mode 3 is 48-bit PA and VA with 4K pages.
+case $target in
+arm64) arch_args=" -m 3" ;;
+*) arch_args= ;;
+esac
+
+echo "# make bench, $target: ${#modes[@]} modes x vCPUs {$vcpus} x $reps repetitions, $mem per vCPU"
+# The report (bench-report.sh) names each line's mode from these comments.
+for m in "${modes[@]}"; do
+	echo "# mode ${m%%|*} =${m#*|}"
+done
+for rep in $(seq "$reps"); do
+	echo "# repetition $rep"
+	for v in $vcpus; do
+		for m in "${modes[@]}"; do
+			line="180x2 demand_paging_test -b $mem -v $v$arch_args${m#*|}"
+			echo "${line% }"
+		done
+	done
+done
+echo "# one fault's round trip, per mechanism"
+echo "300x2 fault_latency -p $lat_pages"

@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""bench-report: turn the guest logs of `make bench` into a report.
+
+Usage: bench-report.py RESULTS RUN...
+
+Reads RESULTS/RUN.plan (the bench plan, whose "# mode NAME = OPTIONS"
+comments name the demand_paging_test modes), RESULTS/RUN.log (the guest's
+TAP log) and RESULTS/RUN.meta (versions and command lines, from bench.sh),
+and writes:
+  RESULTS/RUN.tsv   one line per demand_paging_test attempt: mode, vCPUs,
+                    repetition, pages/s (empty when it failed), result
+  RESULTS/RUN.dat   median, min and max pages/s per vCPU count and mode
+                    (the chart's data)
+  RESULTS/RUN.png   the chart (gnuplot)
+  RESULTS/report.md medians and spread, the targets' ratios, the fault
+                    round-trip latencies and KVM Userfault's steps, the KVM
+                    counters per fault, failures and retries.
+Standard library only (any python3) plus gnuplot for the chart.
+"""
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+# The ratios the issue sets as targets (see bench/results/README.md).
+TARGET_VS_MISSING = 1.8      # KVM Userfault / userfaultfd MISSING at 2 vCPUs
+TARGET_VS_CEILING = 0.5      # KVM Userfault / no userfault
+
+
+def read_modes(plan):
+    """Mode names in plan order, and the options string -> name map."""
+    names, by_opts = [], {}
+    for line in open(plan):
+        m = re.match(r"# mode (\S+) =(.*)$", line.rstrip("\n"))
+        if m:
+            names.append(m.group(1))
+            by_opts[m.group(2).strip()] = m.group(1)
+    return names, by_opts
+
+
+def dpt_mode(cmd, by_opts):
+    """(mode, vCPUs) of a demand_paging_test command line."""
+    vcpus = int(re.search(r"-v (\d+)", cmd).group(1))
+    opts = re.sub(r"^demand_paging_test|-[bvm] \S+", "", cmd)
+    return by_opts[" ".join(opts.split())], vcpus
+
+
+def parse_log(log, by_opts):
+    """Attempts of demand_paging_test, fault_latency lines, failures."""
+    attempts, latency, stats, failures, info = [], {}, {}, [], {}
+    cmd, rate, reps = None, None, {}
+    for line in open(log, errors="replace"):
+        line = line.rstrip("\n")
+        if line.startswith("# === "):
+            cmd, rate = line[6:], None
+            if cmd.startswith("demand_paging_test"):
+                key = dpt_mode(cmd, by_opts)
+                reps[key] = reps.get(key, 0) + 1
+            elif cmd.startswith("fault_latency"):
+                latency, stats = {}, {}
+            continue
+        if cmd is None:
+            continue
+        m = re.match(r"# Overall demand paging rate:\s+([\d.]+)", line)
+        if m:
+            rate = float(m.group(1))
+        m = re.match(r"# latency mech=(\S+) step=(\S+) n=(\d+) p50_ns=(\d+) p99_ns=(\d+) "
+                     r"mean_ns=(\d+) max_ns=(\d+)", line)
+        if m:
+            latency[(m.group(1), m.group(2))] = dict(
+                n=int(m.group(3)), p50=int(m.group(4)), p99=int(m.group(5)),
+                mean=int(m.group(6)), max=int(m.group(7)))
+        m = re.match(r"# stats mech=(\S+) per-page: (.*)", line)
+        if m:
+            stats[m.group(1)] = m.group(2)
+        m = re.match(r"# (uname|counter): (.*)", line)
+        if m:
+            info[m.group(1)] = m.group(2)
+        failed = re.match(r"# --- attempt \d+ failed", line)
+        done = re.match(r"(not )?ok \d+ - (.*?)(?: # (.*))?$", line)
+        if not (failed or done) or line.endswith("kernel log has no splats"):
+            if done:
+                if done.group(1):
+                    failures.append("kernel log: splats (see the log)")
+            continue
+        what = "failed" if failed or done.group(1) else (
+            "retried" if "passed on attempt" in (done.group(3) or "") else "ok")
+        if failed or done.group(1):
+            why = done.group(3) if done and done.group(3) else "failed, retried"
+            failures.append(f"`{cmd}`: {why}")
+        if cmd.startswith("demand_paging_test"):
+            mode, vcpus = dpt_mode(cmd, by_opts)
+            attempts.append(dict(mode=mode, vcpus=vcpus, rep=reps[(mode, vcpus)],
+                                 rate=None if what == "failed" else rate, result=what))
+        rate = None
+    return attempts, latency, stats, failures, info
+
+
+def read_meta(path):
+    meta = {}
+    if os.path.exists(path):
+        for line in open(path):
+            k, _, v = line.rstrip("\n").partition("=")
+            meta[k] = v
+    return meta
+
+
+def summarize(attempts, modes):
+    """{(mode, vcpus): (median, min, max, n_ok, n_reps)} over passing attempts."""
+    cells = {}
+    for a in attempts:
+        cells.setdefault((a["mode"], a["vcpus"]), []).append(a)
+    out = {}
+    for key, rows in cells.items():
+        rates = [r["rate"] for r in rows if r["rate"] is not None]
+        reps = len({r["rep"] for r in rows})
+        if rates:
+            out[key] = (statistics.median(rates), min(rates), max(rates), len(rates), reps)
+        else:
+            out[key] = (None, None, None, 0, reps)
+    return out
+
+
+def write_chart(results, run, modes, vcpus, summary):
+    dat = os.path.join(results, f"{run}.dat")
+    with open(dat, "w") as f:
+        f.write("# vCPUs " + " ".join(f"{m}:median {m}:min {m}:max" for m in modes) + "\n")
+        for v in vcpus:
+            cols = []
+            for m in modes:
+                med, lo, hi, _, _ = summary.get((m, v), (None,) * 5)
+                cols += ["NaN"] * 3 if med is None else [f"{med:.0f}", f"{lo:.0f}", f"{hi:.0f}"]
+            f.write(f"{v} " + " ".join(cols) + "\n")
+    plots = ", ".join(
+        f"'{dat}' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}:xtic(1) title '{m}'"
+        for i, m in enumerate(modes))
+    script = f"""
+set terminal pngcairo size 1000,560 font 'DejaVu Sans,11' noenhanced
+set output '{os.path.join(results, run + '.png')}'
+set title "demand_paging_test, {run} (QEMU TCG): median of the repetitions, bars min-max"
+set xlabel 'vCPUs'
+set ylabel 'pages/s'
+set yrange [0:*]
+set grid ytics
+set key outside right top vertical
+set style data histogram
+set style histogram errorbars gap 1 lw 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+plot {plots}
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def fmt_rate(cell):
+    med, lo, hi, n, reps = cell
+    if med is None:
+        return f"failed ({reps} of {reps})"
+    spread = (hi - lo) / med * 100 if med else 0
+    s = f"**{med:,.0f}** [{lo:,.0f}–{hi:,.0f}] ±{spread / 2:.0f}%"
+    if n < reps:
+        s += f" ({reps - n} of {reps} failed)"
+    return s
+
+
+def ratio(summary, a, b, v):
+    x, y = summary.get((a, v)), summary.get((b, v))
+    if not x or not y or x[0] is None or y[0] is None:
+        return None
+    return x[0] / y[0]
+
+
+def fmt_ratio(r):
+    return "n/a" if r is None else f"{r:.2f}×"
+
+
+def targets(summary, vcpus):
+    """The issue's targets for one run: list of (text, met)."""
+    out = []
+    vs_missing = {v: ratio(summary, "kvm-userfault", "uffd-missing", v) for v in vcpus}
+    vs_ceiling = {v: ratio(summary, "kvm-userfault", "ceiling", v) for v in vcpus}
+    r2 = vs_missing.get(2)
+    out.append((f"KVM Userfault ≥ {TARGET_VS_MISSING}× userfaultfd MISSING at 2 vCPUs: "
+                f"{fmt_ratio(r2)}", r2 is not None and r2 >= TARGET_VS_MISSING))
+    seq = [vs_missing[v] for v in vcpus]
+    grows = None not in seq and all(a < b for a, b in zip(seq, seq[1:]))
+    out.append(("the gap grows with vCPUs: " +
+                " → ".join(f"{v}: {fmt_ratio(vs_missing[v])}" for v in vcpus), grows))
+    ok = all(r is not None and r >= TARGET_VS_CEILING for r in vs_ceiling.values())
+    out.append((f"KVM Userfault ≥ {TARGET_VS_CEILING:.0%} of the no-userfault ceiling: " +
+                ", ".join(f"{v}: {r:.0%}" if r is not None else f"{v}: n/a"
+                          for v, r in vs_ceiling.items()), ok))
+    return out, vs_missing, vs_ceiling
+
+
+def us(ns):
+    return f"{ns / 1000:,.1f}"
+
+
+def report_run(md, results, run):
+    modes, by_opts = read_modes(os.path.join(results, f"{run}.plan"))
+    attempts, latency, stats, failures, info = parse_log(
+        os.path.join(results, f"{run}.log"), by_opts)
+    meta = read_meta(os.path.join(results, f"{run}.meta"))
+    vcpus = sorted({a["vcpus"] for a in attempts})
+    summary = summarize(attempts, modes)
+
+    with open(os.path.join(results, f"{run}.tsv"), "w") as f:
+        f.write("mode\tvcpus\trepetition\tpages_per_s\tresult\n")
+        for a in attempts:
+            rate = "" if a["rate"] is None else f"{a['rate']:.0f}"
+            f.write(f"{a['mode']}\t{a['vcpus']}\t{a['rep']}\t{rate}\t{a['result']}\n")
+    if attempts:
+        write_chart(results, run, modes, vcpus, summary)
+
+    w = md.append
+    w(f"## {run}\n")
+    w(f"- kernel (uname in the guest): `{info.get('uname', meta.get('kernel', '?'))}`")
+    w(f"- series head: `{meta.get('series', '?')}`")
+    w(f"- QEMU: `{meta.get('qemu', '?')}`")
+    w(f"- counter: {info.get('counter', '?')}")
+    w(f"- duration of the boot: {meta.get('duration_s', '?')} s")
+    w(f"- host: {meta.get('host', '?')}")
+    w(f"- QEMU command line:\n\n  ```\n  {meta.get('qemu_cmdline', '?')}\n  ```")
+    cmds = list(dict.fromkeys(re.sub(r"^\S+ ", "", l.strip()) for l in
+                              open(os.path.join(results, f"{run}.plan"))
+                              if l.strip() and not l.startswith("#")))
+    reps = max((a["rep"] for a in attempts), default=0)
+    w(f"- guest commands ({run}.plan, each repeated {reps}×, a failed attempt retried once):"
+      "\n\n  ```\n" + "\n".join(f"  {c}" for c in cmds) + "\n  ```\n")
+
+    w("### Demand paging rate\n")
+    w("Pages/s: **median** of the repetitions [min–max] ±half the range "
+      "relative to the median.\n")
+    w("| mode | " + " | ".join(f"{v} vCPU{'s' if v > 1 else ''}" for v in vcpus) + " |")
+    w("|---|" + "---|" * len(vcpus))
+    for m in modes:
+        w(f"| {m} | " + " | ".join(fmt_rate(summary[(m, v)]) if (m, v) in summary
+                                   else "–" for v in vcpus) + " |")
+    w(f"\n![{run}]({run}.png)\n")
+
+    w("### Targets (ratios of medians within this run)\n")
+    tlist, vs_missing, vs_ceiling = targets(summary, vcpus)
+    w("| vCPUs | " + " | ".join(str(v) for v in vcpus) + " |")
+    w("|---|" + "---|" * len(vcpus))
+    w("| KVM Userfault / userfaultfd MISSING | " +
+      " | ".join(fmt_ratio(vs_missing[v]) for v in vcpus) + " |")
+    w("| KVM Userfault / ceiling | " +
+      " | ".join(fmt_ratio(vs_ceiling[v]) for v in vcpus) + " |")
+    w("| KVM Userfault + MINOR / userfaultfd MINOR | " +
+      " | ".join(fmt_ratio(ratio(summary, "kvm-userfault+minor", "uffd-minor", v))
+                 for v in vcpus) + " |\n")
+    for text, met in tlist:
+        w(f"- {'met' if met else '**missed**'}: {text}")
+    w("")
+
+    if latency:
+        w("### One fault's round trip (`fault_latency`, 1 vCPU, guest-observed)\n")
+        w("Guest counter before and after its first write to each page; µs.\n")
+        w("| mechanism | n | p50 | p99 | mean | max |")
+        w("|---|---|---|---|---|---|")
+        for (mech, step), s in latency.items():
+            if step == "total":
+                w(f"| {mech} | {s['n']} | {us(s['p50'])} | {us(s['p99'])} | "
+                  f"{us(s['mean'])} | {us(s['max'])} |")
+        w("")
+        w("Steps, timed with the same counter on the host (µs; `kvm` = guest-observed "
+          "total minus the userspace time: the fault, the exit to userspace and the "
+          "re-entry, in KVM and below; `notify+wake` = total minus the handler's "
+          "ioctl):\n")
+        w("| mechanism | step | p50 | p99 | mean |")
+        w("|---|---|---|---|---|")
+        for (mech, step), s in latency.items():
+            if step != "total":
+                w(f"| {mech} | {step} | {us(s['p50'])} | {us(s['p99'])} | {us(s['mean'])} |")
+        w("")
+        uf = {step: s for (mech, step), s in latency.items() if mech == "kvm-userfault"}
+        if uf:
+            other = dict(uf["userspace"])
+            for k in ("p50", "mean"):
+                other[k] = max(0, uf["userspace"][k] - uf["install"][k] - uf["clear"][k])
+            parts = {"install (memcpy of the page)": uf["install"],
+                     "clear the bit (atomic release)": uf["clear"],
+                     "rest of userspace (exit decode, loop)": other,
+                     "KVM: fault → exit to userspace, KVM_RUN → re-entry": uf["kvm"]}
+            slowest = max(parts, key=lambda k: parts[k]["mean"])
+            total = uf["total"]["mean"]
+            w("KVM Userfault round trip, share of the mean: " + ", ".join(
+                f"{k} {parts[k]['mean'] / total:.0%}" for k in parts) +
+              f". **Slowest step: {slowest}** ({us(parts[slowest]['mean'])} µs "
+              f"of {us(total)} µs).\n")
+    if stats:
+        w("KVM statistics that moved during the walk, per page (vCPU, then VM):\n")
+        for mech, s in stats.items():
+            w(f"- {mech}: `{s}`")
+        w("")
+
+    w("### Failures and retries\n")
+    retried = [a for a in attempts if a["result"] == "retried"]
+    if not failures and not retried:
+        w("None: every test passed on its first attempt.\n")
+    for f in failures:
+        w(f"- {f}")
+    for a in retried:
+        w(f"- {a['mode']} at {a['vcpus']} vCPUs, repetition {a['rep']}: passed on its second attempt")
+    w("")
+    return tlist
+
+
+def main():
+    results, runs = sys.argv[1], sys.argv[2:]
+    md, body = [], []
+    overview = []
+    for run in runs:
+        if not os.path.exists(os.path.join(results, f"{run}.log")):
+            body.append(f"## {run}\n\nNo log: the run did not boot.\n")
+            continue
+        tl = report_run(body, results, run)
+        overview.append((run, tl))
+    md.append("# make bench: KVM Userfault against userfaultfd\n")
+    md.append(f"Generated by `scripts/bench-report.py` on {time.strftime('%Y-%m-%d %H:%M %Z')} "
+              "from the logs next to this file.  Under QEMU TCG absolute numbers mean "
+              "little; the ratios within one run are what to compare.  "
+              "See README.md in this directory for the analysis.\n")
+    md.append("| run | target | result |")
+    md.append("|---|---|---|")
+    for run, tl in overview:
+        for text, met in tl:
+            md.append(f"| {run} | {text} | {'met' if met else '**missed**'} |")
+    md.append("")
+    with open(os.path.join(results, "report.md"), "w") as f:
+        f.write("\n".join(md + body) + "\n")
+
+
+if __name__ == "__main__":
+    main()
