@@ -28,20 +28,46 @@ limit=$(awk -v scale="$TIMEOUT_SCALE" \
 	'!/^[[:space:]]*(#|$)/ {n = split($1, t, "x"); s += t[1] * (n > 1 ? t[2] : 1)}
 	 END {print (s + 300) * scale}' "$plan_file")
 [ "$TIMEOUT_SCALE" = 1 ] || CMDLINE="$CMDLINE timeout_scale=$TIMEOUT_SCALE"
+# The guest's init kills a test at its timeout and says so, so a console
+# silent for longer than the longest attempt means the guest kernel is stuck.
+silence=$(awk -v scale="$TIMEOUT_SCALE" \
+	'!/^[[:space:]]*(#|$)/ {if ($1 + 0 > m) m = $1 + 0}
+	 END {print (m + 60) * scale}' "$plan_file")
+
+# Stop QEMU when the console has been silent for $silence seconds.
+watch_console() {
+	local age
+	while sleep 10; do
+		[ -f "$log" ] && [ -f "$pidfile" ] || continue
+		age=$(($(date +%s) - $(stat -c %Y "$log")))
+		if [ "$age" -gt "$silence" ]; then
+			echo "boot $run: no console output for ${age}s, the guest is stuck: stopping QEMU" |
+				tee -a "$log" >&2
+			kill -KILL "$(cat "$pidfile")" 2>/dev/null
+			return
+		fi
+	done
+}
 
 logs=${LOGS:-$TOP/build/logs}
 mkdir -p "$logs"
 log=$logs/$run.log
 stage "boot $run: $QEMU, $(basename "$kernel") ${CMDLINE}${plan:+ plan=$plan} (limit ${limit}s)"
 start=$SECONDS
+pidfile=$logs/$run.qemu.pid
+rm -f "$pidfile" "$log"
+watch_console &
+watcher=$!
 set +e
 timeout --foreground -k 10 "$limit" "$QEMU" "${QEMU_ARGS[@]}" \
-	-display none -monitor none -serial stdio -no-reboot \
+	-display none -monitor none -serial stdio -no-reboot -pidfile "$pidfile" \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=$CONSOLE quiet panic=-1 $CMDLINE${plan:+ plan=$plan}" \
 	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
 qemu_rc=${PIPESTATUS[0]}
 set -e
+kill "$watcher" 2>/dev/null || true
+rm -f "$pidfile"
 
 planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -n 1)
 passed=$(grep -cE '^ok [0-9]+ - ' "$log" || true)
