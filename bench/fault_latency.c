@@ -17,6 +17,10 @@
  *   kvm-userfault KVM Userfault: every bit set; the vCPU thread gets the
  *                 exit, copies the page in (memcpy), clears the bit with
  *                 release semantics and re-enters KVM_RUN
+ *   kvm-userfault-populated
+ *                 the same, with the host pages allocated beforehand, so
+ *                 that installing is the copy alone and not also the host
+ *                 kernel's page fault on fresh anonymous memory
  *   uffd-missing  userfaultfd MISSING on anonymous memory: a handler thread
  *                 reads the fault and resolves it with UFFDIO_COPY (+ wake)
  *   uffd-minor    userfaultfd MINOR on shmem whose page cache was filled
@@ -61,10 +65,14 @@
 #define TEST_GPA	(1ULL << 30)
 #define MAX_PAGES	16384
 
-enum mech { NONE, EXIT, KVM_USERFAULT, UFFD_MISSING, UFFD_MINOR, NR_MECHS };
+enum mech {
+	NONE, EXIT, KVM_USERFAULT, KVM_USERFAULT_POPULATED, UFFD_MISSING, UFFD_MINOR,
+	NR_MECHS
+};
 
 static const char * const mech_names[NR_MECHS] = {
-	"none", "exit", "kvm-userfault", "uffd-missing", "uffd-minor",
+	"none", "exit", "kvm-userfault", "kvm-userfault-populated", "uffd-missing",
+	"uffd-minor",
 };
 
 /* Per-page counter deltas, written by the guest, read back by the host. */
@@ -256,7 +264,7 @@ static void run_vcpu(struct run *r, struct stats *vcpu_st, struct stats *vm_st)
 			t = ticks();
 			if (errno == EINTR)
 				continue;
-			TEST_ASSERT(r->mech == KVM_USERFAULT, "KVM_RUN failed, errno %d (%s)",
+			TEST_ASSERT(r->bitmap, "KVM_RUN failed, errno %d (%s)",
 				    errno, strerror(errno));
 			page = install_page(r, t);
 			t_exit = t;
@@ -313,6 +321,9 @@ static void measure(enum mech mech, u64 nr_pages)
 	cur = &r;
 
 	switch (mech) {
+	case KVM_USERFAULT_POPULATED:
+		memset(hva, 0, nr_pages * r.page_size);
+		/* fall through */
 	case KVM_USERFAULT:
 		r.bitmap = userfault_bitmap_alloc(nr_pages, true);
 		vm_mem_region_enable_userfault(r.vm, TEST_SLOT, r.bitmap);
@@ -339,6 +350,7 @@ static void measure(enum mech mech, u64 nr_pages)
 	print_latency(name, "total", total, nr_pages);
 	switch (mech) {
 	case KVM_USERFAULT:
+	case KVM_USERFAULT_POPULATED:
 		TEST_ASSERT(r.nr_exits == nr_pages, "%lu userfault exits for %lu pages",
 			    r.nr_exits, nr_pages);
 		print_latency(name, "install", r.install, nr_pages);
@@ -413,12 +425,13 @@ static void setup_counter(void)
 
 int main(int argc, char *argv[])
 {
-	bool want[NR_MECHS] = { true, true, true, true, true };
+	bool want[NR_MECHS];
 	u64 nr_pages = 4096;
 	struct utsname u;
 	char *tok;
 	int opt, m;
 
+	memset(want, 1, sizeof(want));
 	while ((opt = getopt(argc, argv, "p:m:")) != -1) {
 		switch (opt) {
 		case 'p':
@@ -435,12 +448,15 @@ int main(int argc, char *argv[])
 			}
 			break;
 		default:
-			printf("usage: %s [-p NR_PAGES] [-m none,exit,kvm-userfault,uffd-missing,uffd-minor]\n",
-			       argv[0]);
+			printf("usage: %s [-p NR_PAGES] [-m MECH[,MECH...]], MECH one of:", argv[0]);
+			for (m = 0; m < NR_MECHS; m++)
+				printf(" %s", mech_names[m]);
+			printf("\n");
 			exit(KSFT_FAIL);
 		}
 	}
-	TEST_REQUIRE(kvm_has_cap(KVM_CAP_USERFAULT) || !want[KVM_USERFAULT]);
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_USERFAULT) ||
+		     !(want[KVM_USERFAULT] || want[KVM_USERFAULT_POPULATED]));
 
 	uname(&u);
 	printf("uname: %s %s %s %s\n", u.sysname, u.release, u.version, u.machine);

@@ -5,13 +5,13 @@
 # outer loop, so that a slow phase of the host hits every mode alike.
 # Each line may run twice: a failed attempt is retried and shows in the report.
 # Usage: bench-plan.sh TARGET
-# BENCH_MEM (per vCPU, default 64M), BENCH_VCPUS ("1 2 4"), BENCH_REPS (5),
+# BENCH_MEM (per vCPU, default 32M), BENCH_VCPUS ("1 2 4"), BENCH_REPS (5),
 # BENCH_LAT_PAGES (4096) override the sizes.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 target=$1
-mem=${BENCH_MEM:-64M}
+mem=${BENCH_MEM:-32M}
 vcpus=${BENCH_VCPUS:-1 2 4}
 reps=${BENCH_REPS:-5}
 lat_pages=${BENCH_LAT_PAGES:-4096}
@@ -40,7 +40,7 @@ for rep in $(seq "$reps"); do
 	echo "# repetition $rep"
 	for v in $vcpus; do
 		for m in "${modes[@]}"; do
-			line="180x2 demand_paging_test -b $mem -v $v$arch_args${m#*|}"
+			line="240x2 demand_paging_test -b $mem -v $v$arch_args${m#*|}"
 			echo "${line% }"
 		done
 	done

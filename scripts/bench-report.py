@@ -107,6 +107,19 @@ def read_meta(path):
     return meta
 
 
+def host_load(path):
+    """What the load sampler of bench.sh saw while the run booted."""
+    if not os.path.exists(path):
+        return "?"
+    rows = [l.split() for l in open(path) if len(l.split()) == 3]
+    if not rows:
+        return "no samples"
+    loads = [float(r[1]) for r in rows]
+    busy = sum(1 for r in rows if int(r[2]) > 0)
+    return (f"{len(rows)} samples 10 s apart: load average {min(loads):.1f}–{max(loads):.1f}, "
+            f"other QEMU guests running in {busy} of them ({busy / len(rows):.0%})")
+
+
 def summarize(attempts, modes):
     """{(mode, vcpus): (median, min, max, n_ok, n_reps)} over passing attempts."""
     cells = {}
@@ -223,6 +236,7 @@ def report_run(md, results, run):
     w(f"- counter: {info.get('counter', '?')}")
     w(f"- duration of the boot: {meta.get('duration_s', '?')} s")
     w(f"- host: {meta.get('host', '?')}")
+    w(f"- host during the run: {host_load(os.path.join(results, f'{run}.host'))}")
     w(f"- QEMU command line:\n\n  ```\n  {meta.get('qemu_cmdline', '?')}\n  ```")
     cmds = list(dict.fromkeys(re.sub(r"^\S+ ", "", l.strip()) for l in
                               open(os.path.join(results, f"{run}.plan"))
@@ -281,17 +295,35 @@ def report_run(md, results, run):
             other = dict(uf["userspace"])
             for k in ("p50", "mean"):
                 other[k] = max(0, uf["userspace"][k] - uf["install"][k] - uf["clear"][k])
-            parts = {"install (memcpy of the page)": uf["install"],
+            parts = {"install (host page fault + memcpy)": uf["install"],
                      "clear the bit (atomic release)": uf["clear"],
                      "rest of userspace (exit decode, loop)": other,
                      "KVM: fault → exit to userspace, KVM_RUN → re-entry": uf["kvm"]}
-            slowest = max(parts, key=lambda k: parts[k]["mean"])
-            total = uf["total"]["mean"]
-            w("KVM Userfault round trip, share of the mean: " + ", ".join(
-                f"{k} {parts[k]['mean'] / total:.0%}" for k in parts) +
-              f". **Slowest step: {slowest}** ({us(parts[slowest]['mean'])} µs "
-              f"of {us(total)} µs).\n")
+            # By the median: the means carry the host's scheduling tail.
+            slowest = max(parts, key=lambda k: parts[k]["p50"])
+            total = uf["total"]["p50"]
+            w("KVM Userfault round trip, p50 of each step against the p50 total "
+              f"({us(total)} µs): " + ", ".join(
+                  f"{k} {us(parts[k]['p50'])} µs ({parts[k]['p50'] / total:.0%})"
+                  for k in parts) +
+              f".  **Slowest step: {slowest}**.\n")
+            pop = latency.get(("kvm-userfault-populated", "install"))
+            if pop:
+                w(f"With the host pages allocated beforehand (kvm-userfault-populated) "
+                  f"install takes {us(pop['p50'])} µs (p50) instead of "
+                  f"{us(uf['install']['p50'])}: the memcpy; the rest is the host kernel's "
+                  "page fault on fresh anonymous memory.\n")
+            ref = {m: latency.get((m, "total")) for m in ("exit", "none")}
+            if all(ref.values()):
+                w(f"For scale, p50: KVM's part of the round trip {us(uf['kvm']['p50'])} µs; "
+                  f"a null exit to userspace and back {us(ref['exit']['p50'])} µs; "
+                  f"an ordinary fault (no userfault) {us(ref['none']['p50'])} µs.  "
+                  "A KVM Userfault fault is an exit to userspace plus a second fault "
+                  "that maps the page; the ceiling pays only the fault.\n")
     if stats:
+        exits = {m: re.search(r"\bexits=([\d.]+)", v) for m, v in stats.items()}
+        w("Guest exits to KVM per page touched: " + ", ".join(
+            f"{m} {e.group(1)}" for m, e in exits.items() if e) + ".\n")
         w("KVM statistics that moved during the walk, per page (vCPU, then VM):\n")
         for mech, s in stats.items():
             w(f"- {mech}: `{s}`")

@@ -4,11 +4,14 @@
 #   1. build bench/*.c for the target (build-bench.sh),
 #   2. write the bench plan (bench-plan.sh),
 #   3. pack a bench initramfs with it (build-initramfs.sh: PLAN, PROGS_DIRS, IMG),
-#   4. boot the patched kernel on it (boot.sh: INITRD, LOGS, QEMU_EXTRA_ARGS),
-#   5. record the versions and exact command lines;
+#   4. wait (up to BENCH_QUIET_WAIT seconds, default 600) for other QEMU
+#      guests on the host to finish, then boot the patched kernel on it
+#      (boot.sh: INITRD, LOGS, QEMU_EXTRA_ARGS), sampling the host's load,
+#   5. record the versions, the exact command lines and the host's load;
 # then write the report and charts (bench-report.py).  Everything lands in
-# bench/results/ (BENCH_RESULTS): RUN.log, RUN.plan, RUN.meta, report.md, RUN.png.
-# Failed tests do not stop the benchmark: the report counts them.
+# bench/results/ (BENCH_RESULTS): RUN.log, RUN.plan, RUN.meta, RUN.host,
+# report.md, RUN.png.  Failed tests do not stop the benchmark: the report
+# counts them.
 # Usage: bench.sh RUN...
 # BENCH_SMP (default 4): the L1 guest's QEMU vCPUs, so that 4 L2 vCPUs each
 # have an L1 CPU (see README.md, "Benchmark").  bench-plan.sh's BENCH_* too.
@@ -16,10 +19,22 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 [ $# -gt 0 ] || die "usage: bench.sh RUN..."
+guests() {	# QEMU guests running on the host (zombies aside)
+	ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^qemu-system-/' | wc -l
+}
+busy() {	# percent of the host's CPU time in use over the next 5 s
+	local a b
+	a=$(head -n 1 /proc/stat); sleep 5; b=$(head -n 1 /proc/stat)
+	echo "$a
+$b" | awk '{idle[NR] = $5 + $6; t[NR] = 0; for (i = 2; i <= NF; i++) t[NR] += $i}
+		   END {d = t[2] - t[1]; print d ? int(100 * (1 - (idle[2] - idle[1]) / d)) : 0}'
+}
 results=${BENCH_RESULTS:-$TOP/bench/results}
 smp=${BENCH_SMP:-4}
 mkdir -p "$results"
 start=$SECONDS
+sampler=
+trap '[ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true' EXIT
 
 built=
 for run in "$@"; do
@@ -37,19 +52,36 @@ for run in "$@"; do
 	PLAN=$results/$run.plan PROGS_DIRS="$o/kselftest/kvm $o/bench" \
 		IMG=$o/bench/initramfs.cpio.gz "$TOP/scripts/build-initramfs.sh" "$TARGET"
 
-	# Other guests on the host skew everything: note them and the load.
-	others=$(pgrep -c qemu-system || true)
+	# Anything else on the host skews everything (userfaultfd most, whose
+	# handler runs on another CPU): wait a while for a quiet host (other
+	# guests gone, under 25% busy), then sample the load every 10 s while
+	# the run boots: "time load-average other-QEMUs".
+	waited=$SECONDS
+	while [ $((SECONDS - waited)) -lt "${BENCH_QUIET_WAIT:-600}" ]; do
+		[ "$(guests)" -eq 0 ] && [ "$(busy)" -lt 25 ] && break
+		[ $((SECONDS - waited)) -ge 10 ] ||
+			echo "bench $run: the host is busy, waiting up to ${BENCH_QUIET_WAIT:-600}s"
+		sleep 5
+	done
+	others=$(guests)
 	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	while sleep 10; do
+		echo "$(date +%T) $(cut -d' ' -f1 /proc/loadavg) $(($(guests) - 1))"
+	done > "$results/$run.host" &
+	sampler=$!
 	t0=$SECONDS
 	INITRD=$o/bench/initramfs.cpio.gz LOGS=$results QEMU_EXTRA_ARGS="-smp $smp" \
 		"$TOP/scripts/boot.sh" "$run" /plan || true
+	kill "$sampler"
+	sampler=
 
 	# What ran, on what: read back by bench-report.py.
 	kernel=$o/$KIMAGE
 	{
 		echo "run=$run"
 		echo "duration_s=$((SECONDS - t0))"
-		echo "host=$(nproc) CPUs; load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after; $others other QEMU guest(s) running at the start"
+		echo "host=$(nproc) CPUs; load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+			"$others other QEMU guest(s) at the start (after $((t0 - waited))s of waiting)"
 		echo "kernel=$(sed -n 's/^# uname: //p' "$results/$run.log" | head -n 1)"
 		echo "series=$(git -C "$WORKTREE" log -1 --format='%h %s' 2>/dev/null)"
 		echo "qemu=$("$QEMU" --version | head -n 1)"
