@@ -28,20 +28,23 @@ limit=$(awk -v scale="$TIMEOUT_SCALE" \
 	'!/^[[:space:]]*(#|$)/ {n = split($1, t, "x"); s += t[1] * (n > 1 ? t[2] : 1)}
 	 END {print (s + 300) * scale}' "$plan_file")
 [ "$TIMEOUT_SCALE" = 1 ] || CMDLINE="$CMDLINE timeout_scale=$TIMEOUT_SCALE"
-# The guest's init kills a test at its timeout and says so, so a console
-# silent for longer than the longest attempt means the guest kernel is stuck.
+# The guest's init kills a test at its timeout and says so, so if init stays
+# silent for longer than the longest attempt the guest kernel is stuck.
 silence=$(awk -v scale="$TIMEOUT_SCALE" \
 	'!/^[[:space:]]*(#|$)/ {if ($1 + 0 > m) m = $1 + 0}
 	 END {print (m + 60) * scale}' "$plan_file")
 
-# Stop QEMU when the console has been silent for $silence seconds.
+# Stop QEMU when init has printed nothing for $silence seconds (the kernel
+# may still print, e.g. RCU stall reports).
 watch_console() {
-	local age
+	local lines last=-1 since=$SECONDS
 	while sleep 10; do
 		[ -f "$log" ] && [ -f "$pidfile" ] || continue
-		age=$(($(date +%s) - $(stat -c %Y "$log")))
-		if [ "$age" -gt "$silence" ]; then
-			echo "boot $run: no console output for ${age}s, the guest is stuck: stopping QEMU" |
+		lines=$(grep -cE '^(#|ok |not ok |1\.\.|TAP )' "$log")
+		if [ "$lines" != "$last" ]; then
+			last=$lines since=$SECONDS
+		elif [ $((SECONDS - since)) -gt "$silence" ]; then
+			echo "boot $run: init silent for $((SECONDS - since))s, the guest is stuck: stopping QEMU" |
 				tee -a "$log" >&2
 			kill -KILL "$(cat "$pidfile")" 2>/dev/null
 			return
