@@ -56,11 +56,11 @@ for run in "$@"; do
 	# handler runs on another CPU): wait a while for a quiet host (other
 	# guests gone, under 25% busy), then sample the load every 10 s while
 	# the run boots: "time load-average other-QEMUs".
-	waited=$SECONDS
+	waited=$SECONDS said=
 	while [ $((SECONDS - waited)) -lt "${BENCH_QUIET_WAIT:-600}" ]; do
 		[ "$(guests)" -eq 0 ] && [ "$(busy)" -lt 25 ] && break
-		[ $((SECONDS - waited)) -ge 10 ] ||
-			echo "bench $run: the host is busy, waiting up to ${BENCH_QUIET_WAIT:-600}s"
+		[ -n "$said" ] || echo "bench $run: the host is busy, waiting up to ${BENCH_QUIET_WAIT:-600}s"
+		said=1
 		sleep 5
 	done
 	others=$(guests)
