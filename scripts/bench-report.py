@@ -47,17 +47,18 @@ def dpt_mode(cmd, by_opts):
     return by_opts[" ".join(opts.split())], vcpus
 
 
-def parse_log(log, by_opts):
+def parse_log(log, plan, by_opts):
     """Attempts of demand_paging_test, fault_latency lines, failures."""
     attempts, latency, stats, failures, info = [], {}, {}, [], {}
-    cmd, rate, reps = None, None, {}
+    cmd, rate, reps, again, finished = None, None, {}, set(), 0
     for line in open(log, errors="replace"):
         line = line.rstrip("\n")
         if line.startswith("# === "):
             cmd, rate = line[6:], None
             if cmd.startswith("demand_paging_test"):
                 key = dpt_mode(cmd, by_opts)
-                reps[key] = reps.get(key, 0) + 1
+                if key not in again:    # not the rerun of a stuck test
+                    reps[key] = reps.get(key, 0) + 1
             elif cmd.startswith("fault_latency"):
                 latency, stats = {}, {}
             continue
@@ -85,16 +86,28 @@ def parse_log(log, by_opts):
                 if done.group(1):
                     failures.append("kernel log: splats (see the log)")
             continue
+        # bench-boot.sh reruns a test the guest got stuck in, in a new boot.
+        why = done.group(3) if done and done.group(3) else "failed, retried"
         what = "failed" if failed or done.group(1) else (
-            "retried" if "passed on attempt" in (done.group(3) or "") else "ok")
+            "retried" if "passed on attempt" in why else "ok")
         if failed or done.group(1):
-            why = done.group(3) if done and done.group(3) else "failed, retried"
             failures.append(f"`{cmd}`: {why}")
+        if done and "running it again" not in why:
+            finished += 1
         if cmd.startswith("demand_paging_test"):
-            mode, vcpus = dpt_mode(cmd, by_opts)
-            attempts.append(dict(mode=mode, vcpus=vcpus, rep=reps[(mode, vcpus)],
+            key = dpt_mode(cmd, by_opts)
+            if what == "ok" and key in again:
+                what = "retried"
+            again.discard(key)
+            if "running it again" in why:
+                again.add(key)
+            attempts.append(dict(mode=key[0], vcpus=key[1], rep=reps[key],
                                  rate=None if what == "failed" else rate, result=what))
         rate = None
+    planned = sum(1 for l in open(plan) if l.strip() and not l.lstrip().startswith("#"))
+    if finished < planned:
+        failures.append(f"{planned - finished} of the {planned} plan lines never ran: "
+                        "the guest stopped before the end of the plan")
     return attempts, latency, stats, failures, info
 
 
@@ -215,7 +228,7 @@ def us(ns):
 def report_run(md, results, run):
     modes, by_opts = read_modes(os.path.join(results, f"{run}.plan"))
     attempts, latency, stats, failures, info = parse_log(
-        os.path.join(results, f"{run}.log"), by_opts)
+        os.path.join(results, f"{run}.log"), os.path.join(results, f"{run}.plan"), by_opts)
     meta = read_meta(os.path.join(results, f"{run}.meta"))
     vcpus = sorted({a["vcpus"] for a in attempts})
     summary = summarize(attempts, modes)

@@ -3,18 +3,17 @@
 # (runs/NAME.sh: target + kernel command line):
 #   1. build bench/*.c for the target (build-bench.sh),
 #   2. write the bench plan (bench-plan.sh),
-#   3. pack a bench initramfs with it (build-initramfs.sh: PLAN, PROGS_DIRS, IMG),
-#   4. wait (up to BENCH_QUIET_WAIT seconds, default 600) for other QEMU
-#      guests on the host to finish, then boot the patched kernel on it
-#      (boot.sh: INITRD, LOGS, QEMU_EXTRA_ARGS), sampling the host's load,
+#   3. wait (up to BENCH_QUIET_WAIT seconds, default 600) for a quiet host,
+#   4. boot the patched kernel on the plan until it is done (bench-boot.sh),
+#      sampling the host's load,
 #   5. record the versions, the exact command lines and the host's load;
 # then write the report and charts (bench-report.py).  Everything lands in
 # bench/results/ (BENCH_RESULTS): RUN.log, RUN.plan, RUN.meta, RUN.host,
 # report.md, RUN.png.  Failed tests do not stop the benchmark: the report
 # counts them.
 # Usage: bench.sh RUN...
-# BENCH_SMP (default 4): the L1 guest's QEMU vCPUs, so that 4 L2 vCPUs each
-# have an L1 CPU (see README.md, "Benchmark").  bench-plan.sh's BENCH_* too.
+# BENCH_SMP: the L1 guest's QEMU vCPUs, by default one per host CPU (see
+# README.md, "Benchmark").  bench-plan.sh's BENCH_* and bench-boot.sh's too.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -30,7 +29,7 @@ $b" | awk '{idle[NR] = $5 + $6; t[NR] = 0; for (i = 2; i <= NF; i++) t[NR] += $i
 		   END {d = t[2] - t[1]; print d ? int(100 * (1 - (idle[2] - idle[1]) / d)) : 0}'
 }
 results=${BENCH_RESULTS:-$TOP/bench/results}
-smp=${BENCH_SMP:-4}
+smp=${BENCH_SMP:-$(nproc)}
 mkdir -p "$results"
 start=$SECONDS
 sampler=
@@ -47,10 +46,7 @@ for run in "$@"; do
 	*) "$TOP/scripts/build-bench.sh" "$TARGET"; built="$built $TARGET" ;;
 	esac
 
-	stage "bench $run: plan and initramfs"
 	"$TOP/scripts/bench-plan.sh" "$TARGET" > "$results/$run.plan"
-	PLAN=$results/$run.plan PROGS_DIRS="$o/kselftest/kvm $o/bench" \
-		IMG=$o/bench/initramfs.cpio.gz "$TOP/scripts/build-initramfs.sh" "$TARGET"
 
 	# Anything else on the host skews everything (userfaultfd most, whose
 	# handler runs on another CPU): wait a while for a quiet host (other
@@ -70,8 +66,8 @@ for run in "$@"; do
 	done > "$results/$run.host" &
 	sampler=$!
 	t0=$SECONDS
-	INITRD=$o/bench/initramfs.cpio.gz LOGS=$results QEMU_EXTRA_ARGS="-smp $smp" \
-		"$TOP/scripts/boot.sh" "$run" /plan || true
+	QEMU_EXTRA_ARGS="-smp $smp" \
+		"$TOP/scripts/bench-boot.sh" "$run" "$results/$run.plan" "$results/$run.log"
 	kill "$sampler"
 	sampler=
 
@@ -87,11 +83,10 @@ for run in "$@"; do
 		echo "qemu=$("$QEMU" --version | head -n 1)"
 		echo "qemu_cmdline=$QEMU ${QEMU_ARGS[*]} -smp $smp -display none -monitor none" \
 			"-serial stdio -no-reboot -kernel ${kernel#"$TOP"/}" \
-			"-initrd ${o#"$TOP"/}/bench/initramfs.cpio.gz" \
+			"-initrd ${o#"$TOP"/}/bench/boot/initramfs.cpio.gz" \
 			"-append \"console=$CONSOLE quiet panic=-1 $CMDLINE plan=/plan\""
 		echo "counter=$(sed -n 's/^# counter: //p' "$results/$run.log" | head -n 1)"
 	} > "$results/$run.meta"
-	rm -f "$results/$run.result"
 done
 
 python3 "$TOP/scripts/bench-report.py" "$results" "$@"
