@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # bench-plan: write the guest plan of `make bench` for one target to stdout:
-# demand_paging_test in each mode at each vCPU count, repeated, then the
-# fault round-trip latencies (bench/fault_latency.c).  Repetitions are the
-# outer loop, so that a slow phase of the host hits every mode alike.
+# demand_paging_test in each mode at each vCPU count, then the fault
+# round-trip latencies (bench/fault_latency.c), all repeated.  Repetitions
+# are the outer loop, so that a slow phase of the host hits every mode alike.
 # Each line may run twice: a failed attempt is retried and shows in the report.
 # Usage: bench-plan.sh TARGET
 # BENCH_MEM (per vCPU, default 32M), BENCH_VCPUS ("1 2 4"), BENCH_REPS (5),
-# BENCH_LAT_PAGES (4096) override the sizes.
+# BENCH_LAT_PAGES (2048 per repetition) override the sizes.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,7 +14,7 @@ target=$1
 mem=${BENCH_MEM:-32M}
 vcpus=${BENCH_VCPUS:-1 2 4}
 reps=${BENCH_REPS:-5}
-lat_pages=${BENCH_LAT_PAGES:-4096}
+lat_pages=${BENCH_LAT_PAGES:-2048}
 
 # The modes, in report order: name and demand_paging_test options.
 modes=(
@@ -32,7 +32,7 @@ arm64) arch_args=" -m 3" ;;
 esac
 
 echo "# make bench, $target: ${#modes[@]} modes x vCPUs {$vcpus} x $reps repetitions, $mem per vCPU"
-# The report (bench-report.sh) names each line's mode from these comments.
+# The report (bench-report.py) names each line's mode from these comments.
 for m in "${modes[@]}"; do
 	echo "# mode ${m%%|*} =${m#*|}"
 done
@@ -44,6 +44,5 @@ for rep in $(seq "$reps"); do
 			echo "${line% }"
 		done
 	done
+	echo "300x2 fault_latency -p $lat_pages"
 done
-echo "# one fault's round trip, per mechanism"
-echo "300x2 fault_latency -p $lat_pages"

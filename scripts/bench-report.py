@@ -47,9 +47,24 @@ def dpt_mode(cmd, by_opts):
     return by_opts[" ".join(opts.split())], vcpus
 
 
+def combine(runs):
+    """One row per (mechanism, step) from several fault_latency runs: the
+    median over the runs of each run's p50, p99 and mean, and the range of
+    their p50s."""
+    out = {}
+    for key in dict.fromkeys(k for r in runs for k in r):
+        vals = [r[key] for r in runs if key in r]
+        out[key] = dict(runs=len(vals), n=sum(v["n"] for v in vals),
+                        max=max(v["max"] for v in vals),
+                        lo=min(v["p50"] for v in vals), hi=max(v["p50"] for v in vals),
+                        **{k: statistics.median(v[k] for v in vals)
+                           for k in ("p50", "p99", "mean")})
+    return out
+
+
 def parse_log(log, plan, by_opts):
     """Attempts of demand_paging_test, fault_latency lines, failures."""
-    attempts, latency, stats, failures, info = [], {}, {}, [], {}
+    attempts, lat_runs, stats, failures, info = [], [], {}, [], {}
     cmd, rate, reps, again, finished = None, None, {}, set(), 0
     for line in open(log, errors="replace"):
         line = line.rstrip("\n")
@@ -60,7 +75,7 @@ def parse_log(log, plan, by_opts):
                 if key not in again:    # not the rerun of a stuck test
                     reps[key] = reps.get(key, 0) + 1
             elif cmd.startswith("fault_latency"):
-                latency, stats = {}, {}
+                lat_runs.append({})
             continue
         if cmd is None:
             continue
@@ -70,7 +85,7 @@ def parse_log(log, plan, by_opts):
         m = re.match(r"# latency mech=(\S+) step=(\S+) n=(\d+) p50_ns=(\d+) p99_ns=(\d+) "
                      r"mean_ns=(\d+) max_ns=(\d+)", line)
         if m:
-            latency[(m.group(1), m.group(2))] = dict(
+            lat_runs[-1][(m.group(1), m.group(2))] = dict(
                 n=int(m.group(3)), p50=int(m.group(4)), p99=int(m.group(5)),
                 mean=int(m.group(6)), max=int(m.group(7)))
         m = re.match(r"# stats mech=(\S+) per-page: (.*)", line)
@@ -92,6 +107,8 @@ def parse_log(log, plan, by_opts):
             "retried" if "passed on attempt" in why else "ok")
         if failed or done.group(1):
             failures.append(f"`{cmd}`: {why}")
+            if cmd.startswith("fault_latency"):
+                lat_runs[-1] = {}       # a partial run, or one to be redone
         if done and "running it again" not in why:
             finished += 1
         if cmd.startswith("demand_paging_test"):
@@ -108,7 +125,7 @@ def parse_log(log, plan, by_opts):
     if finished < planned:
         failures.append(f"{planned - finished} of the {planned} plan lines never ran: "
                         "the guest stopped before the end of the plan")
-    return attempts, latency, stats, failures, info
+    return attempts, combine(lat_runs), stats, failures, info
 
 
 def read_meta(path):
@@ -285,12 +302,15 @@ def report_run(md, results, run):
 
     if latency:
         w("### One fault's round trip (`fault_latency`, 1 vCPU, guest-observed)\n")
-        w("Guest counter before and after its first write to each page; µs.\n")
-        w("| mechanism | n | p50 | p99 | mean | max |")
+        w("Guest counter before and after its first write to each page; µs.  "
+          "`fault_latency` runs once per repetition: p50, p99 and mean are the median "
+          "over the runs of each run's value, [brackets] the range of the runs' p50s.\n")
+        w("| mechanism | runs × pages | p50 | p99 | mean | max |")
         w("|---|---|---|---|---|---|")
         for (mech, step), s in latency.items():
             if step == "total":
-                w(f"| {mech} | {s['n']} | {us(s['p50'])} | {us(s['p99'])} | "
+                w(f"| {mech} | {s['runs']} × {s['n'] // s['runs']} | **{us(s['p50'])}** "
+                  f"[{us(s['lo'])}–{us(s['hi'])}] | {us(s['p99'])} | "
                   f"{us(s['mean'])} | {us(s['max'])} |")
         w("")
         w("Steps, timed with the same counter on the host (µs; `kvm` = guest-observed "
@@ -301,7 +321,8 @@ def report_run(md, results, run):
         w("|---|---|---|---|---|")
         for (mech, step), s in latency.items():
             if step != "total":
-                w(f"| {mech} | {step} | {us(s['p50'])} | {us(s['p99'])} | {us(s['mean'])} |")
+                w(f"| {mech} | {step} | {us(s['p50'])} [{us(s['lo'])}–{us(s['hi'])}] | "
+                  f"{us(s['p99'])} | {us(s['mean'])} |")
         w("")
         uf = {step: s for (mech, step), s in latency.items() if mech == "kvm-userfault"}
         if uf:
