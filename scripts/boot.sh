@@ -18,6 +18,7 @@ plan=${2:-$RUN_PLAN}
 # shellcheck disable=SC2206
 QEMU_ARGS+=(${QEMU_EXTRA_ARGS:-})
 kernel=${KERNEL:-$OUT/$TARGET${VARIANT:+-$VARIANT}/$KIMAGE}
+vmlinux=${VMLINUX:-$OUT/$TARGET${VARIANT:+-$VARIANT}/vmlinux}
 initrd=${INITRD:-$OUT/$TARGET/initramfs.cpio.gz}
 [ -f "$kernel" ] && [ -f "$initrd" ] || die "build $TARGET${VARIANT:+-$VARIANT} first"
 
@@ -35,17 +36,19 @@ silence=$(awk -v scale="$TIMEOUT_SCALE" \
 	 END {print (m + 60) * scale}' "$plan_file")
 
 # Stop QEMU when init has printed nothing for $silence seconds (the kernel
-# may still print, e.g. RCU stall reports).
+# may still print, e.g. RCU stall reports), after dumping its CPUs through
+# QEMU's gdb stub (dump-guest.sh) into $dump.
 watch_console() {
 	local lines last=-1 since=$SECONDS
 	while sleep 10; do
 		[ -f "$log" ] && [ -f "$pidfile" ] || continue
-		lines=$(grep -cE '^(#|ok |not ok |1\.\.|TAP )' "$log")
+		lines=$(grep -cE '^(#|ok |not ok |1\.\.|TAP )' "$log" || true)
 		if [ "$lines" != "$last" ]; then
 			last=$lines since=$SECONDS
 		elif [ $((SECONDS - since)) -gt "$silence" ]; then
 			echo "boot $run: init silent for $((SECONDS - since))s, the guest is stuck: stopping QEMU" |
 				tee -a "$log" >&2
+			"$TOP/scripts/dump-guest.sh" "$TARGET" "$gdbsock" "$vmlinux" > "$dump" 2>&1 || true
 			kill -KILL "$(cat "$pidfile")" 2>/dev/null
 			return
 		fi
@@ -58,19 +61,26 @@ log=$logs/$run.log
 stage "boot $run: $QEMU, $(basename "$kernel") ${CMDLINE}${plan:+ plan=$plan} (limit ${limit}s)"
 start=$SECONDS
 pidfile=$logs/$run.qemu.pid
-rm -f "$pidfile" "$log"
+gdbsock=$(mktemp -u /tmp/kvm-userfault-gdb.XXXXXX)	# short: a socket path has a limit
+dump=$logs/$run.dump
+rm -f "$pidfile" "$log" "$gdbsock" "$dump"
 watch_console &
 watcher=$!
 set +e
 timeout --foreground -k 10 "$limit" "$QEMU" "${QEMU_ARGS[@]}" \
 	-display none -monitor none -serial stdio -no-reboot -pidfile "$pidfile" \
+	-chardev socket,id=gdb0,path="$gdbsock",server=on,wait=off -gdb chardev:gdb0 \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=$CONSOLE quiet panic=-1 $CMDLINE${plan:+ plan=$plan}" \
 	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
 qemu_rc=${PIPESTATUS[0]}
 set -e
 kill "$watcher" 2>/dev/null || true
-rm -f "$pidfile"
+rm -f "$pidfile" "$gdbsock"
+if [ -s "$dump" ]; then
+	echo "boot $run: where the stuck guest's CPUs were:"
+	sed 's/^/  /' "$dump"
+fi | tee -a "$log"
 
 planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -n 1)
 passed=$(grep -cE '^ok [0-9]+ - ' "$log" || true)

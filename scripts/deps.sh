@@ -10,6 +10,7 @@ pkgs=(
 	python3 perl rsync kmod dwarves
 	python3-sphinx python3-sphinx-rtd-theme python3-yaml graphviz
 	gnuplot-nox fonts-dejavu-core	# make bench: the chart
+	gdb-multiarch			# dump-guest.sh: where a stuck guest's CPUs are
 )
 
 missing=()

@@ -9,3 +9,9 @@ QEMU=qemu-system-aarch64
 # virtualization=on gives EL2 to the guest kernel, so it can run KVM.
 QEMU_ARGS=(-M virt,virtualization=on,gic-version=3 -cpu max -smp 2 -m 2G -accel tcg,thread=multi)
 CONSOLE=ttyAMA0
+# For dump-guest.sh (a stuck guest's CPUs): gdb's name of the architecture
+# and the registers worth printing besides the pc: the last exception taken
+# to EL2 (ELR, ESR, FAR), the EL2 configuration (HCR, VBAR) and the per-CPU
+# offset and current task (TPIDR_EL2 and SP_EL0 in a VHE kernel).
+GDB_ARCH=aarch64
+DUMP_REGS="cpsr ELR_EL2 ESR_EL2 FAR_EL2 HCR_EL2 VBAR_EL2 TPIDR_EL2 SP_EL0"

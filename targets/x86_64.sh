@@ -9,3 +9,7 @@ QEMU=qemu-system-x86_64
 # -cpu max under TCG gives SVM with nested paging; qboot skips the BIOS.
 QEMU_ARGS=(-M q35 -cpu max -smp 2 -m 2G -accel tcg,thread=multi -bios qboot.rom)
 CONSOLE=ttyS0
+# For dump-guest.sh (a stuck guest's CPUs): gdb's name of the architecture
+# and the registers worth printing besides the pc.
+GDB_ARCH=i386:x86-64
+DUMP_REGS="rsp eflags cr2 cr3"
