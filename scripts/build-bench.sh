@@ -22,11 +22,7 @@ for src in "$TOP"/bench/*.c; do
 	stage "bench $target: $(basename "$prog")"
 	# The recipe is the selftests' own link rule for a test program.
 	# shellcheck disable=SC2016
-	make -C "$WORKTREE/tools/testing/selftests/kvm" -s \
-		ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
-		OUTPUT="$o/kselftest/kvm" KHDR_INCLUDES="-isystem $o/usr/include" \
-		EXTRA_CFLAGS=-static \
-		--eval "$prog: $src \$(LIBKVM_OBJS)"'
+	selftests_make "$target" --eval "$prog: $src \$(LIBKVM_OBJS)"'
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(TARGET_ARCH) $< $(LIBKVM_OBJS) $(LDLIBS) -o $@' \
 		"$prog"
 done

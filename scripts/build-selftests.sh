@@ -17,7 +17,4 @@ stage "selftests $target: headers"
 make -C "$WORKTREE" O="$o" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" -s headers
 
 stage "selftests $target: tools/testing/selftests/kvm"
-make -C "$WORKTREE/tools/testing/selftests/kvm" -s -j"$(nproc)" \
-	ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
-	OUTPUT="$o/kselftest/kvm" KHDR_INCLUDES="-isystem $o/usr/include" \
-	EXTRA_CFLAGS=-static
+selftests_make "$target" -j"$(nproc)"

@@ -11,3 +11,16 @@ BUILD_LOCK=${BUILD_LOCK:-/tmp/kvm-userfault-build.lock}
 
 die() { echo "error: $*" >&2; exit 1; }
 stage() { echo "==> $*"; }
+
+# The KVM selftests' make for one target, as build-selftests.sh runs it:
+# static, against the work tree's installed UAPI headers, output in
+# $OUT/TARGET/kselftest/kvm.  Needs the target's variables (targets/TARGET.sh).
+# Usage: selftests_make TARGET [MAKE ARGS...]
+selftests_make() {
+	local o=$OUT/$1
+	shift
+	make -C "$WORKTREE/tools/testing/selftests/kvm" -s \
+		ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE" \
+		OUTPUT="$o/kselftest/kvm" KHDR_INCLUDES="-isystem $o/usr/include" \
+		EXTRA_CFLAGS=-static "$@"
+}
