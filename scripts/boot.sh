@@ -37,7 +37,7 @@ silence=$(awk -v scale="$TIMEOUT_SCALE" \
 
 # Stop QEMU when init has printed nothing for $silence seconds (the kernel
 # may still print, e.g. RCU stall reports), after dumping its CPUs through
-# QEMU's gdb stub (dump-guest.sh) into $dump.
+# QEMU's gdb stub (dump-guest.sh); the dump ends up in the log.
 watch_console() {
 	local lines last=-1 since=$SECONDS
 	while sleep 10; do
@@ -62,8 +62,8 @@ stage "boot $run: $QEMU, $(basename "$kernel") ${CMDLINE}${plan:+ plan=$plan} (l
 start=$SECONDS
 pidfile=$logs/$run.qemu.pid
 gdbsock=$(mktemp -u /tmp/kvm-userfault-gdb.XXXXXX)	# short: a socket path has a limit
-dump=$logs/$run.dump
-rm -f "$pidfile" "$log" "$gdbsock" "$dump"
+dump=$(mktemp /tmp/kvm-userfault-dump.XXXXXX)
+rm -f "$pidfile" "$log"
 watch_console &
 watcher=$!
 set +e
@@ -76,11 +76,11 @@ timeout --foreground -k 10 "$limit" "$QEMU" "${QEMU_ARGS[@]}" \
 qemu_rc=${PIPESTATUS[0]}
 set -e
 kill "$watcher" 2>/dev/null || true
-rm -f "$pidfile" "$gdbsock"
 if [ -s "$dump" ]; then
 	echo "boot $run: where the stuck guest's CPUs were:"
 	sed 's/^/  /' "$dump"
 fi | tee -a "$log"
+rm -f "$pidfile" "$gdbsock" "$dump"
 
 planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log" | head -n 1)
 passed=$(grep -cE '^ok [0-9]+ - ' "$log" || true)
