@@ -11,7 +11,8 @@ DEBUG_RUNS ?= $(foreach t,$(TARGETS),$(patsubst runs/%.sh,%,$(wildcard runs/$(t)
 S := scripts
 
 .PHONY: all run test deps fetch apply export build $(addprefix build-,$(TARGETS)) \
-	check-series check-docs clean test-debug $(addprefix build-debug-,$(TARGETS))
+	check-series check-docs clean test-debug $(addprefix build-debug-,$(TARGETS)) \
+	regress boot-loop
 
 all: build
 
@@ -58,6 +59,20 @@ test: build
 # The userfault plans on the debug kernels; any kernel-log report fails.
 test-debug: $(addprefix build-debug-,$(TARGETS))
 	@$(S)/test.sh $(DEBUG_RUNS)
+
+# The whole upstream KVM selftests suite of each architecture on the unpatched
+# base kernel and on the series, on each run of REGRESS_RUNS; a test that
+# passes on base and fails with the series fails this.  Table in
+# build/logs/regress/table.md.  Not part of `make test` (see README).
+REGRESS_RUNS ?= x86_64-tdp x86_64-shadow arm64-nvhe arm64-vhe
+regress: build
+	@$(S)/regress.sh $(REGRESS_RUNS)
+
+# Boot one run LOOP_N times in a row: make boot-loop LOOP_RUN=x86_64-tdp.
+LOOP_RUN ?= x86_64-tdp
+LOOP_N ?= 30
+boot-loop: build
+	@$(S)/boot-loop.sh $(LOOP_RUN) $(LOOP_N)
 
 # The main job: postcopy live migrations on KVM Userfault (vmm/), in the
 # patched x86_64 kernel under QEMU, with their reports.  KVM runs with the

@@ -5,10 +5,8 @@
  * splats (WARNING, BUG, lockdep, KASAN, UBSAN, ...) and reboots, which QEMU
  * (-no-reboot) turns into an exit.
  *
- * Plan line:  TIMEOUT_SECONDS[xATTEMPTS] COMMAND [ARGS...]   ('#': comment)
- * A test with ATTEMPTS > 1 is run again after a failure, up to ATTEMPTS times;
- * a pass after a failure is reported as such.  Plans use it only for tests
- * that an environment flake (see plans/) is known to hit.
+ * Plan line:  TIMEOUT_SECONDS COMMAND [ARGS...]   ('#': comment)
+ * Every test runs once: a failure is reported, never retried.
  * The plan is /plan unless the kernel command line says plan=PATH;
  * timeout_scale=N multiplies every timeout (slow debug kernels).
  * A test passes on exit 0, is skipped on exit 4 (KSFT_SKIP), fails otherwise.
@@ -200,7 +198,6 @@ static enum result run_test(char **argv, int timeout_s, int *status_out)
 
 struct test {
 	int timeout;
-	int attempts;
 	char *line;		/* the command line as written, for the TAP name */
 	char *argv[MAX_ARGS];
 };
@@ -226,12 +223,11 @@ static int read_plan(const char *path, struct test *tests)
 		if (!*p)
 			continue;
 		t->timeout = strtol(p, &p, 10);
-		t->attempts = 1;
-		if (*p == 'x')
-			t->attempts = strtol(p + 1, &p, 10);
+		if (*p != ' ' && *p != '\t')
+			t->timeout = 0;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (t->timeout <= 0 || t->attempts <= 0 || !*p) {
+		if (t->timeout <= 0 || !*p) {
 			say("Bail out! bad plan line: %s\n", line);
 			fclose(f);
 			return -1;
@@ -316,23 +312,15 @@ int main(void)
 	say("1..%d\n", n + 1);
 	for (i = 0; i < n; i++) {
 		double t0 = now();
-		int status = 0, attempt = 0;
+		int status = 0;
 		enum result r;
 
 		say("# === %s\n", tests[i].line);
-		do {
-			if (attempt)
-				say("# --- attempt %d failed, running it again\n", attempt);
-			r = run_test(tests[i].argv, tests[i].timeout, &status);
-		} while ((r == FAIL || r == TIMEOUT) && ++attempt < tests[i].attempts);
+		r = run_test(tests[i].argv, tests[i].timeout, &status);
 		say("# --- %.1fs\n", now() - t0);
 		switch (r) {
 		case PASS:
-			if (attempt)
-				say("ok %d - %s # passed on attempt %d\n", i + 1,
-				    tests[i].line, attempt + 1);
-			else
-				say("ok %d - %s\n", i + 1, tests[i].line);
+			say("ok %d - %s\n", i + 1, tests[i].line);
 			break;
 		case SKIP:
 			say("ok %d - %s # SKIP\n", i + 1, tests[i].line);

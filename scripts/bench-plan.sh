@@ -3,7 +3,7 @@
 # demand_paging_test in each mode at each vCPU count, then the fault
 # round-trip latencies (bench/fault_latency.c), all repeated.  Repetitions
 # are the outer loop, so that a slow phase of the host hits every mode alike.
-# Each line may run twice: a failed attempt is retried and shows in the report.
+# Each line runs once: a failure shows in the report.
 # Usage: bench-plan.sh TARGET
 # BENCH_MEM (per vCPU, default 32M), BENCH_VCPUS ("1 2 4"), BENCH_REPS (5),
 # BENCH_LAT_PAGES (2048 per repetition) override the sizes.
@@ -40,9 +40,9 @@ for rep in $(seq "$reps"); do
 	echo "# repetition $rep"
 	for v in $vcpus; do
 		for m in "${modes[@]}"; do
-			line="240x2 demand_paging_test -b $mem -v $v$arch_args${m#*|}"
+			line="240 demand_paging_test -b $mem -v $v$arch_args${m#*|}"
 			echo "${line% }"
 		done
 	done
-	echo "300x2 fault_latency -p $lat_pages"
+	echo "300 fault_latency -p $lat_pages"
 done

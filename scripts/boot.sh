@@ -22,15 +22,14 @@ vmlinux=${VMLINUX:-$OUT/$TARGET${VARIANT:+-$VARIANT}/vmlinux}
 initrd=${INITRD:-$OUT/$TARGET/initramfs.cpio.gz}
 [ -f "$kernel" ] && [ -f "$initrd" ] || die "build $TARGET${VARIANT:+-$VARIANT} first"
 
-# The whole run may take the sum of its tests' timeouts (times their attempts),
-# plus boot time.
+# The whole run may take the sum of its tests' timeouts, plus boot time.
 plan_file=${initrd%.cpio.gz}${plan:-/plan}
 limit=$(awk -v scale="$TIMEOUT_SCALE" \
-	'!/^[[:space:]]*(#|$)/ {n = split($1, t, "x"); s += t[1] * (n > 1 ? t[2] : 1)}
+	'!/^[[:space:]]*(#|$)/ {s += $1}
 	 END {print (s + 300) * scale}' "$plan_file")
 [ "$TIMEOUT_SCALE" = 1 ] || CMDLINE="$CMDLINE timeout_scale=$TIMEOUT_SCALE"
 # The guest's init kills a test at its timeout and says so, so if init stays
-# silent for longer than the longest attempt the guest kernel is stuck.
+# silent for longer than the longest test the guest kernel is stuck.
 silence=$(awk -v scale="$TIMEOUT_SCALE" \
 	'!/^[[:space:]]*(#|$)/ {if ($1 + 0 > m) m = $1 + 0}
 	 END {print (m + 60) * scale}' "$plan_file")

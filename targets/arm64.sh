@@ -15,3 +15,6 @@ CONSOLE=ttyAMA0
 # offset and current task (TPIDR_EL2 and SP_EL0 in a VHE kernel).
 GDB_ARCH=aarch64
 DUMP_REGS="cpsr ELR_EL2 ESR_EL2 FAR_EL2 HCR_EL2 VBAR_EL2 TPIDR_EL2 SP_EL0"
+# The registers a spinning CPU's lock or object may be in, and the stack.
+ADDR_REGS="x0 x1 x19 x20 x21 x22 x23"
+STACK_REG=sp

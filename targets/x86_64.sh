@@ -13,3 +13,6 @@ CONSOLE=ttyS0
 # and the registers worth printing besides the pc.
 GDB_ARCH=i386:x86-64
 DUMP_REGS="rsp eflags cr2 cr3"
+# The registers a spinning CPU's lock or object may be in, and the stack.
+ADDR_REGS="rdi rsi rbx rbp r12 r13 r14 r15"
+STACK_REG=rsp

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# regress: the whole upstream KVM selftests suite (every program in the
+# selftests Makefile's TEST_GEN_PROGS for the architecture, built from the
+# unpatched base tree) run on the unpatched base kernel and on the patched
+# kernel, on each run given, one test per plan line with a per-test timeout;
+# then the table (regress-report.py): a test that passes on base and fails
+# with the series is a regression and fails this stage.
+# Usage: regress.sh RUN...     (the patched kernels are `make build`'s)
+# REGRESS_TIMEOUT (seconds per test, default 120: the suite's own
+# tools/testing/selftests/kvm/settings) changes the timeout.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+[ $# -gt 0 ] || die "usage: regress.sh RUN..."
+start=$SECONDS
+base_tree=$TOP/build/base
+base_out=$OUT/base
+logs=$TOP/build/logs/regress
+timeout=${REGRESS_TIMEOUT:-120}
+
+# The unpatched tree: a clone of the pinned base, at 'base'.
+base_repo=$("$TOP/scripts/fetch-base.sh" | tail -n 1)
+if [ ! -d "$base_tree/.git" ]; then
+	git clone -q "$base_repo" "$base_tree"
+fi
+git -C "$base_tree" checkout -q --detach base
+git -C "$base_tree" reset -q --hard base
+
+targets=$(for run in "$@"; do (. "$TOP/runs/$run.sh"; echo "$TARGET"); done | sort -u)
+for t in $targets; do
+	. "$TOP/targets/$t.sh"
+	# Base kernel and base selftests, in their own output directory.
+	WORKTREE=$base_tree OUT=$base_out "$TOP/scripts/build-kernel.sh" "$t"
+	WORKTREE=$base_tree OUT=$base_out "$TOP/scripts/build-selftests.sh" "$t"
+	# The plan: every program of the suite, in the Makefile's order.
+	dir=$base_out/$t/regress
+	mkdir -p "$dir"
+	make -C "$base_tree/tools/testing/selftests/kvm" -s ARCH="$KARCH" \
+		OUTPUT="$base_out/$t/kselftest/kvm" -f Makefile -f - regress-progs \
+		> "$dir/progs" <<< 'regress-progs: ; @echo $(TEST_GEN_PROGS)'
+	{
+		echo "# make regress, $t: the upstream KVM selftests of the base tree"
+		for p in $(cat "$dir/progs"); do
+			echo "$timeout $(basename "$p")"
+		done
+	} > "$dir/regress.plan"
+	[ "$(awk '!/^#/ {print $2}' "$dir/regress.plan" | sort | uniq -d)" = "" ] ||
+		die "two programs of the $t suite have the same name"
+	PLAN=$dir/regress.plan PROGS_DIRS=$base_out/$t/kselftest/kvm IMG=$dir/initramfs.cpio.gz \
+		"$TOP/scripts/build-initramfs.sh" "$t"
+done
+
+# Each run on both kernels: the same user space, only the kernel differs.
+rm -rf "$logs"
+mkdir -p "$logs"
+for run in "$@"; do
+	. "$TOP/runs/$run.sh"
+	. "$TOP/targets/$TARGET.sh"
+	initrd=$base_out/$TARGET/regress/initramfs.cpio.gz
+	for kernel in base series; do
+		case $kernel in
+		base) k=$base_out/$TARGET ;;
+		series) k=$OUT/$TARGET ;;
+		esac
+		KERNEL=$k/$KIMAGE VMLINUX=$k/vmlinux INITRD=$initrd LOGS=$logs/$kernel \
+			"$TOP/scripts/boot.sh" "$run" /plan > "$logs/$kernel.$run.out" 2>&1 || true
+		tail -n 1 "$logs/$kernel.$run.out"
+	done
+done
+
+echo "regress: $((SECONDS - start))s"
+python3 "$TOP/scripts/regress-report.py" "$logs" "$@"
