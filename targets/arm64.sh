@@ -7,7 +7,7 @@ KIMAGE=arch/arm64/boot/Image
 KIMAGE_TARGET=Image
 QEMU=qemu-system-aarch64
 # virtualization=on gives EL2 to the guest kernel, so it can run KVM.
-QEMU_ARGS=(-M virt,virtualization=on,gic-version=3 -cpu max -smp 2 -m 2G -accel tcg,thread=multi)
+QEMU_ARGS=(-M virt,virtualization=on,gic-version=3 -cpu max -smp 2 -m 2G -accel tcg,thread=${TCG_THREAD:-multi})
 CONSOLE=ttyAMA0
 # For dump-guest.sh (a stuck guest's CPUs): gdb's name of the architecture
 # and the registers worth printing besides the pc: the last exception taken

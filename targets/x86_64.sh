@@ -7,7 +7,7 @@ KIMAGE=arch/x86/boot/bzImage
 KIMAGE_TARGET=bzImage
 QEMU=qemu-system-x86_64
 # -cpu max under TCG gives SVM with nested paging; qboot skips the BIOS.
-QEMU_ARGS=(-M q35 -cpu max -smp 2 -m 2G -accel tcg,thread=multi -bios qboot.rom)
+QEMU_ARGS=(-M q35 -cpu max -smp 2 -m 2G -accel tcg,thread=${TCG_THREAD:-multi} -bios qboot.rom)
 CONSOLE=ttyS0
 # For dump-guest.sh (a stuck guest's CPUs): gdb's name of the architecture
 # and the registers worth printing besides the pc.
