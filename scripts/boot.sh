@@ -56,6 +56,10 @@ watch_console() {
 
 logs=${LOGS:-$TOP/build/logs}
 mkdir -p "$logs"
+# One guest at a time machine-wide: two QEMUs on 2 cores starve each other
+# (and change the timing every run here is measured with).
+exec 8>"$QEMU_LOCK"
+flock 8
 log=$logs/$run.log
 stage "boot $run: $QEMU, $(basename "$kernel") ${CMDLINE}${plan:+ plan=$plan} (limit ${limit}s)"
 start=$SECONDS

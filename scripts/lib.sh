@@ -8,6 +8,8 @@ WORKTREE=${WORKTREE:-$TOP/build/linux}
 OUT=${OUT:-$TOP/build/out}
 # Kernel builds are serialised machine-wide: two at once starve 2 cores.
 BUILD_LOCK=${BUILD_LOCK:-/tmp/kvm-userfault-build.lock}
+# And guests too (boot.sh): one QEMU at a time.
+QEMU_LOCK=${QEMU_LOCK:-/tmp/kvm-userfault-qemu.lock}
 
 die() { echo "error: $*" >&2; exit 1; }
 stage() { echo "==> $*"; }
