@@ -77,7 +77,7 @@ boot-loop: build
 # The main job: postcopy live migrations on KVM Userfault (vmm/), in the
 # patched x86_64 kernel under QEMU, with their reports.  KVM runs with the
 # shadow MMU: QEMU's emulated nested paging is flaky under thousands of
-# userfault exits (see README, "Known flake").
+# userfault exits (see README, "Known flakes").
 run: build-x86_64
 	@GUEST_PLAN=/plans/x86_64-run.plan $(S)/test.sh x86_64-shadow
 
