@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# regress: the whole upstream KVM selftests suite (every program in the
-# selftests Makefile's TEST_GEN_PROGS for the architecture, built from the
-# unpatched base tree) run on the unpatched base kernel and on the patched
-# kernel, on each run given, one test per plan line with a per-test timeout;
+# regress: the whole upstream KVM selftests suite (every program in the base
+# selftests Makefile's TEST_GEN_PROGS for the architecture) run on the
+# unpatched base kernel, built from the base tree, and on the patched kernel,
+# built from the work tree (the series updates upstream tests that pin the
+# set of memslot flags, e.g. set_memory_region_test), on each run given, one
+# test per plan line with a per-test timeout;
 # then the table (regress-report.py): a test that passes on base and fails
 # with the series is a regression and fails this stage.
 # Usage: regress.sh RUN...     (the patched kernels are `make build`'s)
 # REGRESS_TIMEOUT (seconds per test, default 120: the suite's own
-# tools/testing/selftests/kvm/settings) changes the timeout.
+# tools/testing/selftests/kvm/settings) changes the timeout; REGRESS_KERNELS
+# ("base series") boots only the kernels named, keeping the others' logs.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -46,23 +49,27 @@ for t in $targets; do
 	} > "$dir/regress.plan"
 	[ "$(awk '!/^#/ {print $2}' "$dir/regress.plan" | sort | uniq -d)" = "" ] ||
 		die "two programs of the $t suite have the same name"
-	PLAN=$dir/regress.plan PROGS_DIRS=$base_out/$t/kselftest/kvm IMG=$dir/initramfs.cpio.gz \
+	PLAN=$dir/regress.plan PROGS_DIRS=$base_out/$t/kselftest/kvm IMG=$dir/base.cpio.gz \
+		"$TOP/scripts/build-initramfs.sh" "$t"
+	PLAN=$dir/regress.plan PROGS_DIRS=$OUT/$t/kselftest/kvm IMG=$dir/series.cpio.gz \
 		"$TOP/scripts/build-initramfs.sh" "$t"
 done
 
-# Each run on both kernels: the same user space, only the kernel differs.
-rm -rf "$logs"
-mkdir -p "$logs"
+# Each run on both kernels, each with its own tree's build of the same
+# programs.
 for run in "$@"; do
 	. "$TOP/runs/$run.sh"
 	. "$TOP/targets/$TARGET.sh"
-	initrd=$base_out/$TARGET/regress/initramfs.cpio.gz
-	for kernel in base series; do
+	for kernel in ${REGRESS_KERNELS:-base series}; do
 		case $kernel in
 		base) k=$base_out/$TARGET ;;
 		series) k=$OUT/$TARGET ;;
+		*) die "REGRESS_KERNELS: base or series, not $kernel" ;;
 		esac
-		KERNEL=$k/$KIMAGE VMLINUX=$k/vmlinux INITRD=$initrd LOGS=$logs/$kernel \
+		rm -rf "$logs/$kernel/$run.log" "$logs/$kernel.$run.out"
+		mkdir -p "$logs/$kernel"
+		KERNEL=$k/$KIMAGE VMLINUX=$k/vmlinux LOGS=$logs/$kernel \
+			INITRD=$base_out/$TARGET/regress/$kernel.cpio.gz \
 			"$TOP/scripts/boot.sh" "$run" /plan > "$logs/$kernel.$run.out" 2>&1 || true
 		tail -n 1 "$logs/$kernel.$run.out"
 	done
