@@ -223,8 +223,8 @@ static int read_plan(const char *path, struct test *tests)
 		if (!*p)
 			continue;
 		t->timeout = strtol(p, &p, 10);
-		if (*p != ' ' && *p != '\t')
-			t->timeout = 0;
+		if (*p != ' ' && *p != '\t')	/* e.g. an old "120x2" */
+			t->timeout = 0;		/* a bad line, below */
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (t->timeout <= 0 || !*p) {

@@ -2,13 +2,7 @@
 # nested paging and the TDP MMU, single-threaded TCG like x86_64-tdp.sh.
 TARGET=x86_64
 VARIANT=debug
-# no5lvl: QEMU's -cpu max has LA57, and with 5-level paging 7.3.4's KASAN
-# reports a wild-memory-access in about 1 boot in 15, before KVM is even
-# loaded: identify_boot_cpu() clears boot_cpu_data's capabilities with
-# interrupts enabled, before alternatives are patched, so an interrupt in
-# that window sees LA57 off, computes KASAN's shadow bounds for 4-level
-# paging and finds the direct-map address of an irq_desc lock outside them
-# (README, "Known flakes").
+# no5lvl: see x86_64-debug-shadow.sh.
 CMDLINE="kvm_amd.npt=1 no5lvl"
 TCG_THREAD=${TCG_THREAD:-single}
 # KASAN, lockdep and the rest make it up to ~5x slower than the plain kernel.

@@ -33,9 +33,8 @@ def parse(path):
             if line.startswith("# ") and not re.match(r"# --- [\d.]+s$", line):
                 tail = (tail + [line[2:].strip()])[-3:]
             continue
-        name = m.group(2).split()[0]
-        if m.group(2).startswith("kernel log"):
-            name = "(kernel log)"
+        kernel_log = m.group(2).startswith("kernel log")
+        name = "(kernel log)" if kernel_log else m.group(2).split()[0]
         note = m.group(3) or ""
         if m.group(1):
             status = "TIMEOUT" if note.startswith("TIMEOUT") else "FAIL"
