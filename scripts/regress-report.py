@@ -2,6 +2,7 @@
 """regress-report: the table of `make regress` (scripts/regress.sh).
 
 Usage: regress-report.py LOGS RUN...
+       regress-report.py --suspects LOGS RUN
 
 Reads LOGS/base/RUN.log and LOGS/series/RUN.log (the TAP the guest's init
 printed for the suite's plan) and writes LOGS/table.md: one row per test,
@@ -10,6 +11,14 @@ guest never got to it), then the counts per run and kernel, the regressions
 (passed on base, did not pass with the series) and every test that did not
 pass on base with the last lines it printed (its reason).  Prints the counts
 and regressions; exits 1 if there is a regression.
+
+A test that passed on base and failed or timed out with the series is a
+suspect (--suspects prints a run's suspects, one per line); regress.sh runs
+each suspect again several times on both kernels (LOGS/samples/KERNEL/RUN.log).
+A suspect that base also fails in some sample is flaky on base: listed with
+both kernels' counts, not a regression.  A suspect that base passes in every
+sample is a regression, and so is a test the series never got to run, or a
+kernel-log report with the series only.
 """
 import os
 import re
@@ -45,9 +54,36 @@ def parse(path):
     return results
 
 
+def samples(path):
+    """{test: [statuses]} of a samples boot, every line counted."""
+    counts = {}
+    if not os.path.exists(path):
+        return counts
+    for line in open(path, errors="replace"):
+        m = re.match(r"(not )?ok \d+ - (\S+)(?:.*? # (.*))?$", line.rstrip("\n"))
+        if not m or m.group(2) == "kernel":
+            continue
+        status = "fail" if m.group(1) else ("skip" if (m.group(3) or "").startswith("SKIP") else "pass")
+        counts.setdefault(m.group(2), []).append(status)
+    return counts
+
+
+def suspects(res_base, res_series):
+    """Tests that passed on base and failed (or timed out) with the series."""
+    return [t for t, (s, _) in res_series.items()
+            if s in ("FAIL", "TIMEOUT") and t != "(kernel log)"
+            and res_base.get(t, ("-", ""))[0] == "pass"]
+
+
 def main():
+    if sys.argv[1] == "--suspects":
+        logs, run = sys.argv[2], sys.argv[3]
+        res = {k: parse(os.path.join(logs, k, f"{run}.log")) for k in KERNELS}
+        print("\n".join(suspects(res["base"], res["series"])))
+        return 0
     logs, runs = sys.argv[1], sys.argv[2:]
     res = {(k, r): parse(os.path.join(logs, k, f"{r}.log")) for r in runs for k in KERNELS}
+    smp = {(k, r): samples(os.path.join(logs, "samples", k, f"{r}.log")) for r in runs for k in KERNELS}
     tests = []
     for r in runs:
         for k in KERNELS:
@@ -61,7 +97,7 @@ def main():
         cells = [res[(k, r)].get(t, ("-", ""))[0] for r in runs for k in KERNELS]
         out.append(f"| {t} | " + " | ".join(cells) + " |")
 
-    summary, regressions, base_bad = [], [], []
+    summary, regressions, base_bad, flaky = [], [], [], []
     for r in runs:
         for k in KERNELS:
             st = [s for s, _ in res[(k, r)].values()]
@@ -69,11 +105,22 @@ def main():
                            f"{st.count('FAIL') + st.count('TIMEOUT')} failed "
                            f"({st.count('TIMEOUT')} timeouts), {st.count('skip')} skipped, "
                            f"{sum(1 for t in tests if t not in res[(k, r)])} not run")
+        sus = suspects(res[("base", r)], res[("series", r)])
         for t in tests:
             b = res[("base", r)].get(t, ("-", ""))
             s = res[("series", r)].get(t, ("-", ""))
-            if b[0] == "pass" and s[0] != "pass":
+            if b[0] != "pass" or s[0] == "pass":
+                continue
+            if t not in sus:
                 regressions.append(f"{r}: {t}: {s[0]} with the series ({s[1]})")
+                continue
+            bs, ss = smp[("base", r)].get(t, []), smp[("series", r)].get(t, [])
+            counts = (f"base failed {bs.count('fail')} of {len(bs) + 1} runs, "
+                      f"series {ss.count('fail') + 1} of {len(ss) + 1} runs")
+            if bs.count("fail") > 0:
+                flaky.append(f"{r}: {t}: flaky on base: {counts} ({s[1]})")
+            else:
+                regressions.append(f"{r}: {t}: {s[0]} with the series; {counts} ({s[1]})")
             if b[0] not in ("pass", "skip"):
                 base_bad.append(f"{r}: {t}: {b[0]} on base ({b[1] or 'no output'})")
 
@@ -81,6 +128,8 @@ def main():
     out += [f"- {s}" for s in summary]
     out.append("\n## Regressions (pass on base, not with the series)\n")
     out += [f"- {x}" for x in regressions] or ["None."]
+    out.append("\n## Passed on base, failed with the series, and flaky on base too (resampled)\n")
+    out += [f"- {x}" for x in flaky] or ["None."]
     out.append("\n## Not passing on base (under TCG), with the last lines they printed\n")
     out += [f"- {x}" for x in base_bad] or ["None."]
     with open(os.path.join(logs, "table.md"), "w") as f:
@@ -88,6 +137,8 @@ def main():
 
     for s in summary:
         print(s)
+    for x in flaky:
+        print(f"FLAKY ON BASE: {x}")
     for x in regressions:
         print(f"REGRESSION: {x}")
     print(f"table: {os.path.join(logs, 'table.md')}")
