@@ -56,17 +56,22 @@ for t in $targets; do
 		"$TOP/scripts/build-initramfs.sh" "$t"
 done
 
+# Where each kernel, and its tree's build of the programs, is.
+kernel_out() {
+	case $1 in
+	base) echo "$base_out/$TARGET" ;;
+	series) echo "$OUT/$TARGET" ;;
+	*) die "REGRESS_KERNELS: base or series, not $1" ;;
+	esac
+}
+
 # Each run on both kernels, each with its own tree's build of the same
 # programs.
 for run in "$@"; do
 	. "$TOP/runs/$run.sh"
 	. "$TOP/targets/$TARGET.sh"
 	for kernel in ${REGRESS_KERNELS:-base series}; do
-		case $kernel in
-		base) k=$base_out/$TARGET ;;
-		series) k=$OUT/$TARGET ;;
-		*) die "REGRESS_KERNELS: base or series, not $kernel" ;;
-		esac
+		k=$(kernel_out "$kernel")
 		rm -rf "$logs/$kernel/$run.log" "$logs/$kernel.$run.out"
 		mkdir -p "$logs/$kernel"
 		KERNEL=$k/$KIMAGE VMLINUX=$k/vmlinux LOGS=$logs/$kernel \
@@ -92,20 +97,17 @@ for run in "$@"; do
 	[ -n "$suspects" ] || continue
 	dir=$base_out/$TARGET/regress/samples-$run
 	mkdir -p "$dir" "$logs/samples"
-	for kernel in base series; do
-		case $kernel in
-		base) k=$base_out/$TARGET progs=$base_out/$TARGET/kselftest/kvm ;;
-		series) k=$OUT/$TARGET progs=$OUT/$TARGET/kselftest/kvm ;;
-		esac
-		{
-			echo "# make regress, $run: $samples samples of each suspect"
-			for t in $suspects; do
-				for _ in $(seq "$samples"); do
-					echo "$timeout $t"
-				done
+	{
+		echo "# make regress, $run: $samples samples of each suspect"
+		for t in $suspects; do
+			for _ in $(seq "$samples"); do
+				echo "$timeout $t"
 			done
-		} > "$dir/samples.plan"
-		PLAN=$dir/samples.plan PROGS_DIRS=$progs IMG=$dir/$kernel.cpio.gz \
+		done
+	} > "$dir/samples.plan"
+	for kernel in base series; do
+		k=$(kernel_out "$kernel")
+		PLAN=$dir/samples.plan PROGS_DIRS=$k/kselftest/kvm IMG=$dir/$kernel.cpio.gz \
 			"$TOP/scripts/build-initramfs.sh" "$TARGET"
 		mkdir -p "$logs/samples/$kernel"
 		KERNEL=$k/$KIMAGE VMLINUX=$k/vmlinux LOGS=$logs/samples/$kernel \
