@@ -19,7 +19,15 @@ if [ -n "$variant" ]; then
 	[ ! -f "$TOP/configs/$target-$variant.config" ] ||
 		frags+=("$TOP/configs/$target-$variant.config")
 fi
-cat "${frags[@]}" > "$frag"
+# A later fragment overrides an earlier one: keep each symbol's last line.
+cat "${frags[@]}" | tac | awk '
+	/^(# )?CONFIG_[A-Za-z0-9_]+(=| is not set)/ {
+		match($0, /CONFIG_[A-Za-z0-9_]+/)
+		sym = substr($0, RSTART, RLENGTH)
+		if (sym in seen) next
+		seen[sym] = 1
+	}
+	{ print }' | tac > "$frag"
 
 export CCACHE_BASEDIR=$TOP CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export KBUILD_BUILD_TIMESTAMP="2026-01-01" KBUILD_BUILD_USER=kvm KBUILD_BUILD_HOST=userfault
@@ -42,5 +50,9 @@ else
 	rm -f "$frag"
 fi
 
-stage "build $target${variant:+-$variant}: $KIMAGE_TARGET"
-"${kmake[@]}" ${W:+W=$W} "$KIMAGE_TARGET"
+# With modules configured, build them too: modpost is what reports a symbol
+# a module uses but the kernel does not export to it.
+goals=("$KIMAGE_TARGET")
+! grep -qx 'CONFIG_MODULES=y' "$o/.config" || goals+=(modules)
+stage "build $target${variant:+-$variant}: ${goals[*]}"
+"${kmake[@]}" ${W:+W=$W} "${goals[@]}"
