@@ -103,9 +103,13 @@ for p in "${series[@]}"; do
 	# checkpatch must run from the kernel tree: elsewhere it finds the wrong
 	# repository.  Its "does MAINTAINERS need updating?" question for added
 	# files is answered by get_maintainer.pl instead: every added file must
-	# already be covered by a MAINTAINERS entry.
-	(cd "$check" && ./scripts/checkpatch.pl --strict -q --ignore FILE_PATH_CHANGES "$p") \
-		>/dev/null 2>&1 || problems+=("checkpatch")
+	# already be covered by a MAINTAINERS entry.  Its SPDX check of added
+	# files (spdxcheck.py) runs "python3" from PATH and needs Debian's
+	# python3-ply and python3-git, which only the system python3 has (a
+	# pyenv one may come first in PATH); without them it silently checks
+	# nothing.
+	(cd "$check" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict -q \
+		--ignore FILE_PATH_CHANGES "$p") >/dev/null 2>&1 || problems+=("checkpatch")
 	for f in $(awk '/^diff --git a\// {f = $4} /^new file mode/ {sub("^b/", "", f); print f}' "$p"); do
 		(cd "$check" && ./scripts/get_maintainer.pl --no-git --no-git-fallback -f "$f" 2>/dev/null) |
 			grep -q '(maintainer:' || problems+=("no MAINTAINERS entry covers $f")

@@ -9,8 +9,8 @@ pkgs=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	python3 perl rsync kmod dwarves
 	python3-sphinx python3-sphinx-rtd-theme python3-yaml graphviz
-	# checkpatch.pl runs spdxcheck.py on added files, which needs ply.
-	python3-ply
+	# checkpatch.pl runs spdxcheck.py on added files, with these modules.
+	python3-ply python3-git
 	gnuplot-nox fonts-dejavu-core	# make bench: the chart
 	gdb-multiarch			# dump-guest.sh: where a stuck guest's CPUs are
 )
