@@ -23,7 +23,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/klog.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -85,6 +88,28 @@ static void mount_filesystems(void)
 	mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
 	mkdir("/dev/shm", 01777);
 	mount("tmpfs", "/dev/shm", "tmpfs", 0, NULL);
+}
+
+/*
+ * Bring up the loopback interface: the postcopy VMM's source and
+ * destination talk TCP over 127.0.0.1.  A kernel without networking has no
+ * "lo"; then there is nothing to do and the tests that need it fail.
+ */
+static void loopback_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+			say("# init: cannot bring up lo: %s\n", strerror(errno));
+	}
+	close(fd);
 }
 
 /* Value of KEY=... on the kernel command line (a copy), or NULL. */
@@ -290,6 +315,7 @@ int main(void)
 
 	setup_console();
 	mount_filesystems();
+	loopback_up();
 	setenv("PATH", "/tests:/bin", 1);
 	setenv("HOME", "/tmp", 1);
 	if (chdir("/tests"))

@@ -62,7 +62,9 @@
 #include "kvm.h"
 #include "layout.h"
 #include "ports.h"
-#include "proto.h"
+#include "log.h"
+#include "net.h"
+#include "wire.h"
 #include "vmm.h"
 
 #define BITS_PER_LONG	(8 * sizeof(unsigned long))
@@ -75,6 +77,7 @@ struct dest {
 	struct vm vm;
 	struct pc_chan main, urgent;
 	struct pc_hello hello;
+	uint64_t precopy_end;		/* [0, precopy_end) arrives before STATE */
 	struct guest_ports ports;
 	uint64_t npages;
 
@@ -167,8 +170,10 @@ static void dest_abort(struct dest *d, int code, const char *tag, const char *fm
 	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	/* Wake the receivers; nothing more will be installed. */
-	shutdown(d->main.fd, SHUT_RDWR);
-	shutdown(d->urgent.fd, SHUT_RDWR);
+	if (d->main.fd >= 0)
+		shutdown(d->main.fd, SHUT_RDWR);
+	if (d->urgent.fd >= 0)
+		shutdown(d->urgent.fd, SHUT_RDWR);
 	pthread_mutex_unlock(&d->abort_lock);
 }
 
@@ -256,7 +261,7 @@ static int take_page(struct dest *d, const struct pc_hdr *h, const uint8_t *buf,
 static void recv_failed(struct dest *d, struct pc_chan *c, int r, const struct pc_hdr *h,
 			uint32_t got)
 {
-	bool page = h->magic == PC_MAGIC && h->type == PC_PAGE;
+	bool page = h->magic == WIRE_MAGIC && h->type == PC_PAGE;
 
 	switch (-r) {
 	case PC_E_EOF:
@@ -617,34 +622,38 @@ static void report(struct dest *d, bool pass)
 static int receive_hello(struct dest *d)
 {
 	struct pc_hello *hl = &d->hello;
+	uint8_t buf[PC_MAX_PAYLOAD];
+	char why[160];
 	struct pc_hdr h;
 	uint32_t got;
 	int r;
 
-	r = pc_recv(&d->main, &h, hl, sizeof(*hl), &got);
+	r = pc_recv(&d->main, &h, buf, sizeof(buf), &got);
 	if (r) {
 		recv_failed(d, &d->main, r, &h, got);
 		return -1;
 	}
-	if (h.type != PC_HELLO || h.len != sizeof(*hl) || hl->version != PC_VERSION ||
-	    hl->page_size != GUEST_PAGE_SIZE || hl->state_size != sizeof(struct pc_state)) {
-		dest_abort(d, EXIT_PROTOCOL, "protocol",
-			   "expected HELLO version %u for this build, got %s (%u bytes)",
-			   PC_VERSION, pc_type_name(h.type), h.len);
+	if (h.type != PC_HELLO) {
+		dest_abort(d, EXIT_PROTOCOL, "protocol", "expected HELLO, got %s",
+			   pc_type_name(h.type));
 		return -1;
 	}
-	if (!hl->mem_size || hl->mem_size % GUEST_PAGE_SIZE || hl->mem_size > MAX_MEM_BYTES ||
-	    hl->precopy_end < GPA_PRECOPY_END || hl->precopy_end > hl->mem_size ||
-	    hl->precopy_end % GUEST_PAGE_SIZE ||
+	if (hello_decode(hl, buf, h.len, why, sizeof(why))) {
+		dest_abort(d, EXIT_PROTOCOL, "protocol", "%s", why);
+		return -1;
+	}
+	if (hl->page_size != GUEST_PAGE_SIZE || !hl->mem_size || hl->mem_size % GUEST_PAGE_SIZE ||
+	    hl->mem_size > MAX_MEM_BYTES || hl->mem_size < GPA_PRECOPY_END ||
 	    hl->data_gpa != GPA_DATA ||
-	    hl->data_gpa + hl->data_pages * GUEST_PAGE_SIZE != hl->mem_size || !hl->every) {
+	    hl->data_gpa + hl->data_pages * GUEST_PAGE_SIZE > hl->mem_size || !hl->every ||
+	    hl->nvcpus != 1) {
 		dest_abort(d, EXIT_PROTOCOL, "protocol",
-			   "HELLO describes an impossible guest: %#llx bytes, pre-copy below %#llx, "
-			   "data at %#llx",
-			   (unsigned long long)hl->mem_size, (unsigned long long)hl->precopy_end,
-			   (unsigned long long)hl->data_gpa);
+			   "HELLO describes an impossible guest: %#llx bytes in pages of %u, data at %#llx, "
+			   "%u vCPUs", (unsigned long long)hl->mem_size, hl->page_size,
+			   (unsigned long long)hl->data_gpa, hl->nvcpus);
 		return -1;
 	}
+	d->precopy_end = hl->precopy_all ? hl->mem_size : GPA_PRECOPY_END;
 	return 0;
 }
 
@@ -670,7 +679,7 @@ static int receive_switchover(struct dest *d, struct pc_state *st)
 				   pc_type_name(h.type));
 			return -1;
 		}
-		if (h.arg >= d->hello.precopy_end && h.arg < d->vm.mem_size) {
+		if (h.arg >= d->precopy_end && h.arg < d->vm.mem_size) {
 			dest_abort(d, EXIT_PROTOCOL, "protocol",
 				   "pre-copy page at gpa %#llx is outside the system region",
 				   (unsigned long long)h.arg);
@@ -679,14 +688,13 @@ static int receive_switchover(struct dest *d, struct pc_state *st)
 		if (take_page(d, &h, buf, VIA_PRECOPY))
 			return -1;
 	}
-	if (h.len != sizeof(*st)) {
-		dest_abort(d, EXIT_PROTOCOL, "protocol", "STATE has %u bytes, expected %zu",
-			   h.len, sizeof(*st));
+	if (h.arg != 0 || state_decode(st, buf, h.len)) {
+		dest_abort(d, EXIT_PROTOCOL, "protocol", "STATE for vCPU %llu does not decode (%u bytes)",
+			   (unsigned long long)h.arg, h.len);
 		return -1;
 	}
-	memcpy(st, buf, sizeof(*st));
 	/* Never resume with any of the system region missing (see the top). */
-	for (gpa = 0; gpa < d->hello.precopy_end; gpa += GUEST_PAGE_SIZE) {
+	for (gpa = 0; gpa < d->precopy_end; gpa += GUEST_PAGE_SIZE) {
 		if (page_missing(d, gpa / GUEST_PAGE_SIZE)) {
 			dest_abort(d, EXIT_PROTOCOL, "protocol",
 				   "STATE arrived but system page gpa %#llx did not",
@@ -697,7 +705,31 @@ static int receive_switchover(struct dest *d, struct pc_state *st)
 	return 0;
 }
 
-int dest_main(const struct options *o, int main_fd, int urgent_fd)
+/* Connect both channels to the source, naming each. */
+static int connect_source(struct dest *d)
+{
+	int ch;
+
+	for (ch = PC_CH_MAIN; ch <= PC_CH_URGENT; ch++) {
+		struct pc_chan *c = ch == PC_CH_MAIN ? &d->main : &d->urgent;
+		int fd = net_connect(d->o->connect, 30);
+
+		if (fd < 0) {
+			dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "cannot connect to %s: %s",
+				   d->o->connect, strerror(errno));
+			return -1;
+		}
+		chan_init(c, fd, ch == PC_CH_MAIN ? "main" : "urgent");
+		if (pc_send(c, PC_CHANNEL, 0, ch, NULL, 0)) {
+			dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "%s connection: %s",
+				   c->name, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int dest_main(const struct options *o)
 {
 	static struct dest dd;
 	struct dest *d = &dd;
@@ -706,11 +738,12 @@ int dest_main(const struct options *o, int main_fd, int urgent_fd)
 	pthread_t rx_main, rx_urgent;
 	struct pc_state st;
 	uint64_t idx;
+	char why[256];
 	bool pass;
+	int r;
 
 	d->o = o;
-	d->main = (struct pc_chan){ .fd = main_fd, .name = "main" };
-	d->urgent = (struct pc_chan){ .fd = urgent_fd, .name = "urgent" };
+	d->main.fd = d->urgent.fd = -1;
 	d->ports.who = "dest";
 	d->vm.vcpu_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
@@ -719,7 +752,15 @@ int dest_main(const struct options *o, int main_fd, int urgent_fd)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->cond, &ca);
 	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
+	r = kvm_probe(!o->no_userfault, why, sizeof(why));
+	if (r) {
+		say_dst("%s: %s", r == EXIT_SKIP ? "SKIP" : "error", why);
+		return r;
+	}
+	if (connect_source(d))
+		return d->abort_code;
 	if (receive_hello(d))
 		return d->abort_code;
 	d->npages = d->hello.mem_size / GUEST_PAGE_SIZE;
@@ -735,7 +776,7 @@ int dest_main(const struct options *o, int main_fd, int urgent_fd)
 	/* --no-userfault keeps the bitmap for bookkeeping but does not give it KVM. */
 	if (vm_create(&d->vm, d->hello.mem_size, o->no_userfault ? NULL : d->uf))
 		return EXIT_INTERNAL;
-	if (pc_send(&d->main, PC_READY, 0, PC_VERSION, NULL, 0)) {
+	if (pc_send(&d->main, PC_READY, 0, WIRE_VERSION, NULL, 0)) {
 		dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "cannot send READY: %s",
 			   strerror(errno));
 		return d->abort_code;

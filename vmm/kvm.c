@@ -18,6 +18,7 @@
 
 #include "kvm.h"
 #include "layout.h"
+#include "log.h"
 #include "vmm.h"
 
 #define MSR_IA32_TSC		0x10

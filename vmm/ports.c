@@ -10,6 +10,7 @@
 #include "kvm.h"
 #include "layout.h"
 #include "ports.h"
+#include "log.h"
 #include "vmm.h"
 
 static void print_mismatch(struct guest_ports *g, uint32_t found_index)

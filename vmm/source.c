@@ -30,7 +30,9 @@
 #include "kvm.h"
 #include "layout.h"
 #include "ports.h"
-#include "proto.h"
+#include "log.h"
+#include "net.h"
+#include "wire.h"
 #include "vmm.h"
 
 /* The guest program, linked in by build-vmm.sh (ld -r -b binary). */
@@ -227,8 +229,6 @@ static void *demand_thread(void *arg)
 static int inject_fault(struct source *s, uint64_t gpa)
 {
 	const uint8_t *page = s->vm.mem + gpa;
-	struct pc_hdr h;
-
 	switch (s->o->fault) {
 	case FAULT_SOURCE_DIES:
 		say_src("injecting fault: dying (SIGKILL) after streaming %llu pages",
@@ -241,11 +241,8 @@ static int inject_fault(struct source *s, uint64_t gpa)
 		 * stream carries on as if nothing happened. */
 		say_src("injecting fault: page at gpa %#llx cut to %d of %d bytes, stream continues",
 			(unsigned long long)gpa, GUEST_PAGE_SIZE / 2, GUEST_PAGE_SIZE);
-		pc_make_hdr(&h, PC_PAGE, 0, gpa, page, GUEST_PAGE_SIZE);
-		if (pc_write_all(&s->main, &h, sizeof(h)) ||
-		    pc_write_all(&s->main, page, GUEST_PAGE_SIZE / 2))
-			return -1;
-		return 0;
+		return pc_send_short(&s->main, PC_PAGE, 0, gpa, page, GUEST_PAGE_SIZE,
+				     GUEST_PAGE_SIZE / 2);
 	case FAULT_BAD_GPA:
 		/* A well-formed page for memory the guest does not have. */
 		say_src("injecting fault: page for gpa %#llx, beyond guest memory (%#llx bytes)",
@@ -307,12 +304,48 @@ static int dest_gone(const char *when)
 	return EXIT_DEST_LOST;
 }
 
-int source_main(const struct options *o, int main_fd, int urgent_fd)
+/*
+ * Wait for the destination's two connections; each names itself with a
+ * CHANNEL message first, so their order does not matter.
+ */
+static int accept_dest(struct source *s, int lfd)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		uint8_t buf[16];
+		struct pc_chan c;
+		struct pc_hdr h;
+		uint32_t got;
+		int fd = net_accept(lfd, 60), r;
+
+		if (fd < 0) {
+			say_src("no destination connected: %s", strerror(errno));
+			return -1;
+		}
+		chan_init(&c, fd, "?");
+		r = pc_recv(&c, &h, buf, sizeof(buf), &got);
+		if (r || h.type != PC_CHANNEL || h.arg > PC_CH_URGENT ||
+		    (h.arg == PC_CH_MAIN ? s->main.fd : s->urgent.fd) >= 0) {
+			say_src("a connection did not name a free channel: %s",
+				r ? pc_err_name(r) : pc_type_name(h.type));
+			close(fd);
+			return -1;
+		}
+		if (h.arg == PC_CH_MAIN)
+			chan_init(&s->main, fd, "main");
+		else
+			chan_init(&s->urgent, fd, "urgent");
+	}
+	return 0;
+}
+
+int source_main(const struct options *o)
 {
 	struct source s = {
 		.o = o,
-		.main = { .fd = main_fd, .name = "main" },
-		.urgent = { .fd = urgent_fd, .name = "urgent" },
+		.main = { .fd = -1 },
+		.urgent = { .fd = -1 },
 		.ports = { .who = "source" },
 	};
 	struct pc_hello hello;
@@ -320,9 +353,24 @@ int source_main(const struct options *o, int main_fd, int urgent_fd)
 	struct pc_hdr h;
 	pthread_t demand;
 	uint8_t buf[PC_MAX_PAYLOAD];
+	char bound[64], why[256];
 	uint32_t got;
 	uint64_t mem_size;
-	int r, ret;
+	int r, ret, len, lfd;
+
+	r = kvm_probe(false, why, sizeof(why));
+	if (r) {
+		say_src("%s: %s", r == EXIT_SKIP ? "SKIP" : "error", why);
+		return r;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	lfd = net_listen(o->listen, bound, sizeof(bound));
+	if (lfd < 0) {
+		say_src("cannot listen on %s: %s", o->listen, strerror(errno));
+		return EXIT_INTERNAL;
+	}
+	/* The driver waits for this line to learn the port. */
+	say_src("listening on %s", bound);
 
 	s.data_pages = (uint64_t)o->mib << 20 >> 12;
 	mem_size = GPA_DATA + ((uint64_t)o->mib << 20);
@@ -332,20 +380,25 @@ int source_main(const struct options *o, int main_fd, int urgent_fd)
 		return EXIT_INTERNAL;
 	if (vm_create(&s.vm, mem_size, NULL) || setup_guest(&s))
 		return EXIT_INTERNAL;
+	if (accept_dest(&s, lfd))
+		return EXIT_DEST_LOST;
+	close(lfd);
 
 	/* Tell the destination what to prepare while the guest warms up here. */
 	memset(&hello, 0, sizeof(hello));
-	hello.version = PC_VERSION;
+	hello.version = WIRE_VERSION;
 	hello.page_size = GUEST_PAGE_SIZE;
 	hello.mem_size = mem_size;
 	/* --precopy-all: plain stop-and-copy, the baseline to compare with. */
-	hello.precopy_end = o->precopy_all ? mem_size : GPA_PRECOPY_END;
+	hello.precopy_all = o->precopy_all;
 	hello.data_gpa = GPA_DATA;
 	hello.data_pages = s.data_pages;
+	hello.dev_gpa = mem_size;
 	hello.seed = o->seed;
-	hello.state_size = sizeof(struct pc_state);
 	hello.every = o->every;
-	if (pc_send(&s.main, PC_HELLO, 0, 0, &hello, sizeof(hello)))
+	hello.nvcpus = 1;
+	len = hello_encode(&hello, buf, sizeof(buf));
+	if (len < 0 || pc_send(&s.main, PC_HELLO, 0, 0, buf, len))
 		return dest_gone("before HELLO");
 
 	memset(&st, 0, sizeof(st));
@@ -353,7 +406,7 @@ int source_main(const struct options *o, int main_fd, int urgent_fd)
 		return EXIT_INTERNAL;
 
 	r = pc_recv(&s.main, &h, buf, sizeof(buf), &got);
-	if (r || h.type != PC_READY || h.arg != PC_VERSION) {
+	if (r || h.type != PC_READY || h.arg != WIRE_VERSION) {
 		say_src("the destination is not ready: %s", r ? pc_err_name(r) : pc_type_name(h.type));
 		return EXIT_DEST_LOST;
 	}
@@ -365,9 +418,10 @@ int source_main(const struct options *o, int main_fd, int urgent_fd)
 	st.sweeps = s.ports.sweeps;
 	st.warm_visits = s.ports.visits;	/* counted from the end of the fill */
 	st.warm_ns = s.t_warm_ns;
-	if (send_precopy(&s, hello.precopy_end))
+	if (send_precopy(&s, o->precopy_all ? mem_size : GPA_PRECOPY_END))
 		return dest_gone("during pre-copy");
-	if (pc_send(&s.main, PC_STATE, 0, 0, &st, sizeof(st)))
+	len = state_encode(&st, buf, sizeof(buf));
+	if (len < 0 || pc_send(&s.main, PC_STATE, 0, 0, buf, len))
 		return dest_gone("before STATE");
 	say_src("paused the guest after %llu page visits, %.0f ms after the fill (sweep %llu); "
 		"state and %llu pre-copied pages sent",
@@ -395,7 +449,7 @@ int source_main(const struct options *o, int main_fd, int urgent_fd)
 		}
 	}
 	/* Whatever happened, the demand thread has nothing more to do. */
-	shutdown(urgent_fd, SHUT_RDWR);
+	shutdown(s.urgent.fd, SHUT_RDWR);
 	pthread_join(demand, NULL);
 	if (!ret && s.demand_error)
 		ret = s.demand_error;

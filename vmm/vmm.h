@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * vmm.h: what the driver, the source and the destination share: options,
- * exit codes, fault kinds, the clock and message helpers.
+ * exit codes, fault kinds and the clock.
  */
 #ifndef VMM_VMM_H
 #define VMM_VMM_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,7 +35,13 @@ enum fault {
 	FAULT_BAD_GPA,		/* send a page beyond the end of guest memory */
 };
 
+/* Which program a process is: the driver starts the other two. */
+enum role { ROLE_DRIVER, ROLE_SOURCE, ROLE_DEST };
+
 struct options {
+	enum role role;
+	const char *listen;		/* source: HOST:PORT to listen on */
+	const char *connect;		/* dest: HOST:PORT of the source */
 	unsigned int mib;		/* working set, MiB */
 	unsigned int delay_us;		/* source: delay before serving a demand request */
 	unsigned int rate_mib;		/* source: stream at most this many MiB/s (0: no limit) */
@@ -47,9 +52,11 @@ struct options {
 	unsigned int min_faults;	/* dest: fail unless at least this many userfault exits */
 	bool precopy_all;		/* stop-and-copy: every page before resume */
 	bool no_userfault;		/* negative control: dest without KVM_MEM_USERFAULT */
+	bool no_uffd;			/* negative control: dest without userfaultfd */
 	enum fault fault;
 	bool expect_fault;
 	uint64_t seed;
+	const char *given[24];		/* per option (options.c): its value as given, or NULL */
 };
 
 static inline uint64_t now_ns(void)
@@ -61,11 +68,21 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* "who: message" on stderr, one write per line so the two sides don't mix. */
-void say(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vsay(const char *who, const char *fmt, va_list ap);
+/*
+ * Parse argv (after the sub-command) for a role; exits on a usage error.
+ * Options that belong to another role are refused.
+ */
+void options_parse(enum role role, int argc, char **argv, struct options *o);
+/*
+ * The argv (NULL-terminated, in args[0..max)) that starts `role` with the
+ * options the driver was given that belong to it, and addr as its
+ * --listen/--connect.
+ */
+int options_child_argv(const struct options *o, enum role role, const char *addr,
+		       char **args, int max);
+const char *fault_name(enum fault f);
 
-int source_main(const struct options *o, int main_fd, int urgent_fd);
-int dest_main(const struct options *o, int main_fd, int urgent_fd);
+int source_main(const struct options *o);
+int dest_main(const struct options *o);
 
 #endif
