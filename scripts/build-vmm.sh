@@ -45,6 +45,6 @@ stage "vmm $target: postcopy"
 "$CC" -std=gnu11 -O2 -g -Wall -Wextra -static -pthread -isystem "$hdrs" \
 	-o "$o/bin/postcopy" \
 	"$src/postcopy.c" "$src/options.c" "$src/source.c" "$src/dest.c" "$src/kvm.c" \
-	"$src/wire.c" "$src/net.c" "$src/uffd.c" "$src/ports.c" "$src/log.c" \
+	"$src/wire.c" "$src/net.c" "$src/uffd.c" "$src/ports.c" "$src/device.c" "$src/log.c" \
 	"$b/guest-blob.o" -Wl,-z,noexecstack
 echo "vmm $target: $o/bin/postcopy (guest program $(stat -c %s "$b/guest.bin") bytes)"

@@ -4,53 +4,58 @@
  *
  * Guest memory is a guest_memfd (GUEST_MEMFD_FLAG_MMAP | INIT_SHARED) in a
  * memslot created with KVM_MEM_USERFAULT and every bit of the userfault
- * bitmap set: no page is there yet.  A page is installed by copying it into
- * the guest_memfd mapping and only then clearing its bit with release
- * ordering, so a vCPU that sees the bit clear (KVM reads it with acquire)
- * sees the contents.  A vCPU touching a page whose bit is set leaves KVM_RUN
- * with -1/EFAULT, KVM_EXIT_MEMORY_FAULT and KVM_MEMORY_EXIT_FLAG_USERFAULT;
- * the vCPU thread asks the source for the page on the urgent socket, waits
- * for its bit to clear and re-enters.  Two receiver threads install pages:
- * one for the background stream (main socket), one for demand answers
- * (urgent socket); the first copy of a page to arrive wins.  When every page
- * is in, a flags-only KVM_SET_USER_MEMORY_REGION2 turns KVM_MEM_USERFAULT
- * off and the guest is told to verify all of its memory.
+ * bitmap set: no page is there yet, not even the guest's code or page
+ * tables.  Nothing but the vCPU state travels in the downtime.
  *
- * WHAT MUST ARRIVE BEFORE THE GUEST RESUMES, AND WHY
+ * TWO MECHANISMS, ONE PAGE AT A TIME
  *
- * KVM Userfault intercepts vCPU stage-2 faults only.  When KVM itself reads
- * or writes guest memory it goes through the memslot's userspace mapping
- * (here the guest_memfd mmap) and never looks at the bitmap, so a page that
- * has not arrived would silently read as zeroes.  Hence the source sends the
- * whole system region [0, GPA_PRECOPY_END) (layout.h) while the vCPU is
- * paused, and the destination refuses to resume unless all of it arrived:
- *   - page tables (PML4, PDPT, PD): with shadow paging (npt=0/ept=0) KVM
- *     walks the guest's page tables in software to build its shadow ones,
- *     and sets accessed/dirty bits in them, all through the userspace
- *     mapping.  (With TDP the hardware walk would fault and be intercepted,
- *     but the VMM does not get to choose the MMU.)
- *   - the guest's code: whenever KVM emulates an instruction it fetches the
- *     bytes itself - on SVM without next-RIP save even to skip a trapped
- *     IN/OUT, with shadow paging for writes to write-protected pages, for
- *     MMIO - and would decode zeroes.
- *   - GDT and TSS: the emulator and segment loads on emulated paths read
- *     descriptors directly.
- *   - the stack, and the image's data/bss: an emulated instruction may push,
- *     pop or access memory operands; the guest's variables (the working
- *     set's base, size and seed) are read on every visit anyway.
- * None of it is large (32 pages, mostly zero) and all of it is touched at
- * once after resume, so demand-paging it would buy nothing.  The working
- * set is only ever touched by the guest's own loads and stores (never by
- * KVM: the guest uses no string I/O, MMIO, pv clock or other shared
- * structures there), so all of it can come later, on demand or by stream.
+ * KVM Userfault intercepts vCPU stage-2 faults only: a vCPU touching a page
+ * whose bit is set leaves KVM_RUN with -1/EFAULT, KVM_EXIT_MEMORY_FAULT and
+ * KVM_MEMORY_EXIT_FLAG_USERFAULT; the vCPU thread asks the source for the
+ * page on the urgent connection, waits for it and re-enters.
+ *
+ * Every other access to guest memory goes through the memslot's
+ * userspace_addr, the guest_memfd mapping: KVM's own (with shadow paging
+ * it walks the guest's page tables and sets A/D bits there; the emulator
+ * fetches instructions and reads descriptors; kvmclock's gfn-to-pfn cache
+ * maps the pvclock page) and the VMM's (the doorbell device reads and
+ * writes guest memory).  KVM Userfault never sees those: they would read a
+ * page that has not arrived as zeroes.  So the mapping is registered with
+ * userfaultfd in MISSING mode (UFFD_FEATURE_MISSING_GUEST_MEMFD): such an
+ * access blocks in the kernel, a uffd thread turns its fault into a demand
+ * request exactly like a userfault exit, and the access resumes when the
+ * page is installed.
+ *
+ * A page is installed with UFFDIO_COPY (UFFDIO_ZEROPAGE for a zero page),
+ * which puts it in the guest_memfd for the mapping and the vCPUs alike and
+ * wakes whoever waits on it, and only then is its bit cleared with release
+ * ordering (KVM reads it with acquire): a vCPU whose bit is clear and whose
+ * page is not in the guest_memfd would get a fresh zero page, after which
+ * UFFDIO_COPY fails with EEXIST.  The VMM never writes guest memory with
+ * plain stores before a page arrived (it would block on its own fault).
+ * Two receiver threads install pages: one for the background stream (main
+ * connection), one for demand answers (urgent); the first copy of a page
+ * to arrive wins.  When every page is in, a flags-only
+ * KVM_SET_USER_MEMORY_REGION2 turns KVM_MEM_USERFAULT off and the guest is
+ * told to verify all of its memory.
+ *
+ * Right after resuming, the guest is told to probe (CMD_PROBE): it rings
+ * the doorbell, whose handler here checksums a buffer that has not arrived
+ * and writes the sum into a page that has not arrived, and it turns
+ * kvmclock on at a page that has not arrived, which KVM maps and writes.
+ * The guest checks both against values it knows.  --no-uffd leaves the
+ * registration out (the negative control): then those accesses see zero
+ * pages, and the guest's checks (or, when KVM's page-table walk read a
+ * zeroed table, a triple fault) must fail the run.
  *
  * Bad input never reaches guest memory: a page is received into a buffer,
- * its checksum, length and gpa are checked, and only then copied.  On any
- * failure the vCPU is stopped (kicked out of KVM_RUN, never re-entered) and
- * the process exits with a code that names the failure (vmm.h).
+ * its checksum, length and gpa are checked, and only then installed.  On
+ * any failure the vCPU is stopped (kicked out of KVM_RUN, never re-entered)
+ * and the process exits with a code that names the failure (vmm.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -62,8 +67,10 @@
 #include "kvm.h"
 #include "layout.h"
 #include "ports.h"
+#include "device.h"
 #include "log.h"
 #include "net.h"
+#include "uffd.h"
 #include "wire.h"
 #include "vmm.h"
 
@@ -77,16 +84,22 @@ struct dest {
 	struct vm vm;
 	struct pc_chan main, urgent;
 	struct pc_hello hello;
-	uint64_t precopy_end;		/* [0, precopy_end) arrives before STATE */
 	struct guest_ports ports;
 	uint64_t npages;
 
 	unsigned long *uf;		/* KVM's userfault bitmap: set = not here yet */
 	uint8_t *claimed;		/* per page: a receiver is installing it */
-	uint8_t *requested;		/* per page: the vCPU asked for it */
+	uint8_t *requested;		/* per page: a demand request went out */
+	uint64_t *t_requested;		/* per page: when (for the demand timeout) */
 
 	/* Updated atomically by the receiver threads. */
-	uint64_t installed, n_precopy, n_demand, n_stream, n_zero, n_dup;
+	uint64_t installed, n_precopy, n_demand, n_stream, n_zero, n_dup, n_eexist;
+
+	/* userfaultfd on the guest_memfd mapping (-1 with --no-uffd). */
+	int uffd;
+	pthread_t uffd_thread;
+	/* uffd thread only: faults by region, those already installed, requests sent. */
+	uint64_t uffd_faults[3], uffd_raced, uffd_reqs;
 
 	/*
 	 * 0 while all is well.  Set once, by the first failure, under
@@ -103,6 +116,8 @@ struct dest {
 
 	/* vCPU thread only. */
 	uint64_t uf_exits, uf_raced, demand_reqs;
+	bool probe_sent;
+	uint32_t probe_result;
 	uint64_t *lat;			/* per userfault exit: exit -> re-entry, ns */
 	size_t nlat, cap_lat;
 	bool uf_off;
@@ -199,11 +214,36 @@ static void install(struct dest *d, uint64_t gpa, bool zero, const uint8_t *data
 		__atomic_fetch_add(&d->n_dup, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	if (zero)
-		memset(d->vm.mem + gpa, 0, GUEST_PAGE_SIZE);
-	else
-		memcpy(d->vm.mem + gpa, data, GUEST_PAGE_SIZE);
+	if (d->uffd >= 0) {
+		int r = uffd_install(d->uffd, d->vm.mem + gpa, zero ? NULL : data, GUEST_PAGE_SIZE);
 
+		if (r == -EEXIST) {
+			/*
+			 * Something put the page in the guest_memfd without
+			 * us: only a vCPU fault while KVM_MEM_USERFAULT is
+			 * off (--no-userfault) can.  The page is mapped, so a
+			 * plain copy cannot block; the guest ran on a zero
+			 * page already and its checks will say so.
+			 */
+			__atomic_fetch_add(&d->n_eexist, 1, __ATOMIC_RELAXED);
+			r = 0;
+			if (zero)
+				memset(d->vm.mem + gpa, 0, GUEST_PAGE_SIZE);
+			else
+				memcpy(d->vm.mem + gpa, data, GUEST_PAGE_SIZE);
+			uffd_wake(d->uffd, d->vm.mem + gpa, GUEST_PAGE_SIZE);
+		}
+		if (r) {
+			dest_abort(d, EXIT_INTERNAL, "kvm", "%s of gpa %#llx: %s",
+				   zero ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY",
+				   (unsigned long long)gpa, strerror(-r));
+			return;
+		}
+	} else if (zero) {
+		memset(d->vm.mem + gpa, 0, GUEST_PAGE_SIZE);
+	} else {
+		memcpy(d->vm.mem + gpa, data, GUEST_PAGE_SIZE);
+	}
 	/* Contents first, then the bit, with release: pairs with KVM's acquire. */
 	__atomic_fetch_and(&d->uf[idx / BITS_PER_LONG], ~(1UL << (idx % BITS_PER_LONG)),
 			   __ATOMIC_RELEASE);
@@ -407,6 +447,27 @@ static void record_latency(struct dest *d, uint64_t ns)
 }
 
 /*
+ * Ask the source for page idx unless someone did already: 1 if this call
+ * sent the request, 0 if not, -1 if it could not be sent (aborted).  The
+ * vCPU threads and the uffd thread share it.
+ */
+static int request_page(struct dest *d, uint64_t idx)
+{
+	uint64_t gpa = idx * GUEST_PAGE_SIZE;
+
+	if (__atomic_exchange_n(&d->requested[idx], 1, __ATOMIC_ACQ_REL))
+		return 0;
+	__atomic_store_n(&d->t_requested[idx], now_ns(), __ATOMIC_RELEASE);
+	if (pc_send(&d->urgent, PC_REQ, 0, gpa, NULL, 0)) {
+		dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
+			   "cannot ask the source for gpa %#llx: %s",
+			   (unsigned long long)gpa, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+/*
  * A userfault exit at gpa: ask the source for the page unless it is
  * already on its way, and wait until a receiver has installed it.
  * 0 to re-enter, -1 if the migration failed meanwhile.
@@ -427,16 +488,11 @@ static int wait_for_page(struct dest *d, uint64_t gpa)
 		d->uf_raced++;		/* installed since KVM looked */
 		return 0;
 	}
-	if (!d->requested[idx]) {
-		__atomic_store_n(&d->requested[idx], 1, __ATOMIC_RELEASE);
-		if (pc_send(&d->urgent, PC_REQ, 0, gpa, NULL, 0)) {
-			dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
-				   "cannot ask the source for gpa %#llx: %s",
-				   (unsigned long long)gpa, strerror(errno));
-			return -1;
-		}
-		d->demand_reqs++;
-	}
+	r = request_page(d, idx);
+	if (r < 0)
+		return -1;
+	d->demand_reqs += r;
+	r = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += d->o->demand_timeout_s;
@@ -455,6 +511,92 @@ static int wait_for_page(struct dest *d, uint64_t gpa)
 	return 0;
 }
 
+/* Which region a gpa is in, for the report: 0 system, 1 working set, 2 device. */
+static int region(struct dest *d, uint64_t gpa)
+{
+	return gpa < d->hello.data_gpa ? 0 : gpa < d->hello.dev_gpa ? 1 : 2;
+}
+
+#define UFFD_PENDING_MAX	64
+
+/*
+ * The uffd thread: a fault through the guest_memfd mapping (KVM's own
+ * access, or the VMM's) on a page that has not arrived becomes a demand
+ * request, like a userfault exit.  The faulting thread sleeps in the kernel
+ * until UFFDIO_COPY installs the page and wakes it, so nothing waits here;
+ * this thread only watches the requests it sent for the demand timeout.
+ * After an abort it gives the vCPU thread a moment to stop by itself, then
+ * ends the process: a thread asleep on a page that will never come (the
+ * VMM's own access) cannot be woken any other way without letting it read
+ * a zero page.
+ */
+static void *uffd_rx(void *arg)
+{
+	struct dest *d = arg;
+	uint64_t pending[UFFD_PENDING_MAX], t_abort = 0;
+	int npending = 0, i;
+
+	for (;;) {
+		struct pollfd p = { .fd = d->uffd, .events = POLLIN };
+		uint64_t addr, t;
+		int r;
+
+		if (aborted(d)) {
+			if (!t_abort)
+				t_abort = now_ns();
+			if (now_ns() - t_abort > 2000000000ULL) {
+				say_dst("a thread is still blocked on a page that will not arrive; exiting");
+				_exit(d->abort_code);
+			}
+		}
+		r = poll(&p, 1, 100);
+		while (r > 0 && (r = uffd_read_fault(d->uffd, &addr)) > 0) {
+			uint64_t gpa = addr - (uintptr_t)d->vm.mem, idx;
+
+			if (addr < (uintptr_t)d->vm.mem || gpa >= d->vm.mem_size)
+				continue;
+			idx = gpa / GUEST_PAGE_SIZE;
+			d->uffd_faults[region(d, gpa)]++;
+			if (!page_missing(d, idx)) {
+				/* Installed after the fault was queued: make sure it is awake. */
+				d->uffd_raced++;
+				uffd_wake(d->uffd, d->vm.mem + idx * GUEST_PAGE_SIZE, GUEST_PAGE_SIZE);
+				continue;
+			}
+			r = request_page(d, idx);
+			if (r < 0)
+				break;
+			d->uffd_reqs += r;
+			if (npending < UFFD_PENDING_MAX)
+				pending[npending++] = idx;
+			r = 1;
+		}
+		if (r < 0 && !aborted(d)) {
+			dest_abort(d, EXIT_INTERNAL, "kvm", "reading the userfaultfd: %s",
+				   strerror(errno));
+		}
+		/* The demand timeout, for requests whose requester sleeps in the kernel. */
+		t = now_ns();
+		for (i = 0; i < npending; i++) {
+			uint64_t idx = pending[i];
+
+			if (!page_missing(d, idx)) {
+				pending[i--] = pending[--npending];
+				continue;
+			}
+			if (!aborted(d) && t - __atomic_load_n(&d->t_requested[idx], __ATOMIC_ACQUIRE) >
+			    (uint64_t)d->o->demand_timeout_s * 1000000000ULL) {
+				dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
+					   "no answer to the demand request for gpa %#llx within %u s "
+					   "(an access through the guest_memfd mapping waits for it)",
+					   (unsigned long long)idx * GUEST_PAGE_SIZE,
+					   d->o->demand_timeout_s);
+			}
+		}
+	}
+	return NULL;
+}
+
 /*
  * The guest asks "finish?" every few hundred visits.  That is also where the
  * vCPU thread, between two KVM_RUNs, turns userfault off once every page is
@@ -462,6 +604,11 @@ static int wait_for_page(struct dest *d, uint64_t gpa)
  */
 static uint32_t guest_command(struct dest *d)
 {
+	/* First thing after resuming: device and kvmclock on pages not here yet. */
+	if (!d->probe_sent) {
+		d->probe_sent = true;
+		return CMD_PROBE;
+	}
 	if (!d->uf_off && !missing_pages(d)) {
 		/* The last installer set t_all_installed under the lock. */
 		pthread_mutex_lock(&d->lock);
@@ -529,6 +676,29 @@ static int vcpu_loop(struct dest *d)
 		case EV_CMD:
 			io_in_answer(run, guest_command(d));
 			break;
+		case EV_DOORBELL: {
+			char why[256];
+
+			/* Reads and writes guest memory: may wait on userfaultfd. */
+			if (device_doorbell(d->vm.mem, d->vm.mem_size, d->ports.doorbell_gpa,
+					    why, sizeof(why))) {
+				dest_abort(d, EXIT_GUEST, "guest", "doorbell: %s", why);
+				return -1;
+			}
+			break;
+		}
+		case EV_PROBE: {
+			char why[256];
+
+			d->probe_result = d->ports.probe_result;
+			if (d->probe_result & ~PROBE_KVMCLOCK) {
+				dest_abort(d, EXIT_GUEST, "guest",
+					   "the probe after resuming failed: %s",
+					   probe_failure(d->probe_result, why, sizeof(why)));
+				return -1;
+			}
+			break;
+		}
 		case EV_DONE:
 			d->t_done = t;
 			return 0;
@@ -549,6 +719,11 @@ static int cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+static uint64_t uffd_faults(struct dest *d)
+{
+	return d->uffd_faults[0] + d->uffd_faults[1] + d->uffd_faults[2];
 }
 
 static double ms(uint64_t ns)
@@ -578,13 +753,23 @@ static void report(struct dest *d, bool pass)
 	       d->o->no_userfault ? "(no KVM_MEM_USERFAULT in this run) completion seen" :
 	       "KVM_MEM_USERFAULT off", ms(d->t_uf_off - t0));
 	printf("pages            %llu = %llu pre-copied + %llu on demand + %llu streamed "
-	       "(%llu of them zero); %llu duplicates dropped\n",
+	       "(%llu of them zero); %llu duplicates dropped%s\n",
 	       (unsigned long long)d->installed, (unsigned long long)d->n_precopy,
 	       (unsigned long long)d->n_demand, (unsigned long long)d->n_stream,
-	       (unsigned long long)d->n_zero, (unsigned long long)d->n_dup);
+	       (unsigned long long)d->n_zero, (unsigned long long)d->n_dup,
+	       d->n_eexist ? "; some were in the guest_memfd before they arrived" : "");
 	printf("userfault exits  %llu: %llu demand requests, %llu found the page already installed\n",
 	       (unsigned long long)d->uf_exits, (unsigned long long)d->demand_reqs,
 	       (unsigned long long)d->uf_raced);
+	if (d->uffd >= 0)
+		printf("userfaultfd      %llu faults through the mapping (KVM's and the VMM's own accesses: "
+		       "%llu system, %llu working set, %llu device region): %llu demand requests, "
+		       "%llu found the page already installed\n",
+		       (unsigned long long)uffd_faults(d), (unsigned long long)d->uffd_faults[0],
+		       (unsigned long long)d->uffd_faults[1], (unsigned long long)d->uffd_faults[2],
+		       (unsigned long long)d->uffd_reqs, (unsigned long long)d->uffd_raced);
+	else
+		printf("userfaultfd      not registered (--no-uffd)\n");
 	if (d->nlat) {
 		qsort(d->lat, d->nlat, sizeof(*d->lat), cmp_u64);
 		printf("fault latency    p50 %.1f us, p99 %.1f us, max %.1f us over %zu exits "
@@ -611,9 +796,11 @@ static void report(struct dest *d, bool pass)
 		printf("\n");
 	}
 	printf("verification     %u mismatching pages during the run, %u in the final pass over "
-	       "all %llu pages\n",
+	       "all %llu pages; device checksum and kvmclock after resume: %s\n",
 	       d->ports.result_run, d->ports.result_final,
-	       (unsigned long long)d->hello.data_pages);
+	       (unsigned long long)d->hello.data_pages,
+	       !(d->probe_result & PROBE_KVMCLOCK) ? "not run" :
+	       d->probe_result & ~PROBE_KVMCLOCK ? "FAILED" : "ok");
 	printf("result           %s\n", pass ? "PASS" : "FAIL");
 	fflush(stdout);
 }
@@ -643,9 +830,9 @@ static int receive_hello(struct dest *d)
 		return -1;
 	}
 	if (hl->page_size != GUEST_PAGE_SIZE || !hl->mem_size || hl->mem_size % GUEST_PAGE_SIZE ||
-	    hl->mem_size > MAX_MEM_BYTES || hl->mem_size < GPA_PRECOPY_END ||
-	    hl->data_gpa != GPA_DATA ||
-	    hl->data_gpa + hl->data_pages * GUEST_PAGE_SIZE > hl->mem_size || !hl->every ||
+	    hl->mem_size > MAX_MEM_BYTES || hl->data_gpa != GPA_DATA ||
+	    hl->dev_gpa != hl->data_gpa + hl->data_pages * GUEST_PAGE_SIZE ||
+	    hl->dev_gpa + DEV_REGION_SIZE != hl->mem_size || !hl->every ||
 	    hl->nvcpus != 1) {
 		dest_abort(d, EXIT_PROTOCOL, "protocol",
 			   "HELLO describes an impossible guest: %#llx bytes in pages of %u, data at %#llx, "
@@ -653,17 +840,18 @@ static int receive_hello(struct dest *d)
 			   (unsigned long long)hl->data_gpa, hl->nvcpus);
 		return -1;
 	}
-	d->precopy_end = hl->precopy_all ? hl->mem_size : GPA_PRECOPY_END;
 	return 0;
 }
 
-/* The downtime: system region pages, then STATE.  Returns 0 to resume. */
+/*
+ * The downtime: STATE alone (every page before it with --precopy-all).
+ * Returns 0 to resume.
+ */
 static int receive_switchover(struct dest *d, struct pc_state *st)
 {
 	static uint8_t buf[PC_MAX_PAYLOAD];
 	struct pc_hdr h;
 	uint32_t got;
-	uint64_t gpa;
 	int r;
 
 	for (;;) {
@@ -674,15 +862,9 @@ static int receive_switchover(struct dest *d, struct pc_state *st)
 		}
 		if (h.type == PC_STATE)
 			break;
-		if (h.type != PC_PAGE || !(h.flags & PC_PAGE_PRECOPY)) {
+		if (h.type != PC_PAGE || !(h.flags & PC_PAGE_PRECOPY) || !d->hello.precopy_all) {
 			dest_abort(d, EXIT_PROTOCOL, "protocol", "unexpected %s before STATE",
 				   pc_type_name(h.type));
-			return -1;
-		}
-		if (h.arg >= d->precopy_end && h.arg < d->vm.mem_size) {
-			dest_abort(d, EXIT_PROTOCOL, "protocol",
-				   "pre-copy page at gpa %#llx is outside the system region",
-				   (unsigned long long)h.arg);
 			return -1;
 		}
 		if (take_page(d, &h, buf, VIA_PRECOPY))
@@ -692,15 +874,6 @@ static int receive_switchover(struct dest *d, struct pc_state *st)
 		dest_abort(d, EXIT_PROTOCOL, "protocol", "STATE for vCPU %llu does not decode (%u bytes)",
 			   (unsigned long long)h.arg, h.len);
 		return -1;
-	}
-	/* Never resume with any of the system region missing (see the top). */
-	for (gpa = 0; gpa < d->precopy_end; gpa += GUEST_PAGE_SIZE) {
-		if (page_missing(d, gpa / GUEST_PAGE_SIZE)) {
-			dest_abort(d, EXIT_PROTOCOL, "protocol",
-				   "STATE arrived but system page gpa %#llx did not",
-				   (unsigned long long)gpa);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -769,13 +942,33 @@ int dest_main(const struct options *o)
 	d->uf = calloc((d->npages + BITS_PER_LONG - 1) / BITS_PER_LONG, sizeof(unsigned long));
 	d->claimed = calloc(d->npages, 1);
 	d->requested = calloc(d->npages, 1);
-	if (!d->uf || !d->claimed || !d->requested)
+	d->t_requested = calloc(d->npages, sizeof(*d->t_requested));
+	if (!d->uf || !d->claimed || !d->requested || !d->t_requested)
 		return EXIT_INTERNAL;
 	for (idx = 0; idx < d->npages; idx++)
 		d->uf[idx / BITS_PER_LONG] |= 1UL << (idx % BITS_PER_LONG);
 	/* --no-userfault keeps the bitmap for bookkeeping but does not give it KVM. */
 	if (vm_create(&d->vm, d->hello.mem_size, o->no_userfault ? NULL : d->uf))
 		return EXIT_INTERNAL;
+	/*
+	 * Register the mapping before anything can touch it, and start the
+	 * thread that serves its faults before any KVM call that might.
+	 */
+	d->uffd = -1;
+	if (!o->no_uffd) {
+		r = uffd_probe(why, sizeof(why));
+		if (r) {
+			say_dst("%s: %s", r == EXIT_SKIP ? "SKIP" : "error", why);
+			return r;
+		}
+		d->uffd = uffd_register(d->vm.mem, d->vm.mem_size);
+		if (d->uffd < 0)
+			return EXIT_INTERNAL;
+		if (pthread_create(&d->uffd_thread, NULL, uffd_rx, d)) {
+			say_dst("pthread_create failed");
+			return EXIT_INTERNAL;
+		}
+	}
 	if (pc_send(&d->main, PC_READY, 0, WIRE_VERSION, NULL, 0)) {
 		dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "cannot send READY: %s",
 			   strerror(errno));
@@ -814,7 +1007,12 @@ int dest_main(const struct options *o)
 	}
 
 	pass = !d->ports.result_run && !d->ports.result_final;
-	report(d, pass && d->uf_exits >= o->min_faults);
+	report(d, pass && d->uf_exits >= o->min_faults && uffd_faults(d) >= o->min_uffd_faults &&
+	       (d->probe_result & PROBE_KVMCLOCK));
+	if (!(d->probe_result & PROBE_KVMCLOCK)) {
+		say_dst("error: guest: the guest never reported its probe after resuming");
+		return EXIT_GUEST;
+	}
 	if (!pass) {
 		say_dst("error: guest: the guest found %u stale or lost pages while running and %u "
 			"in its final pass", d->ports.result_run, d->ports.result_final);
@@ -824,6 +1022,12 @@ int dest_main(const struct options *o)
 		say_dst("error: too-few-faults: %llu userfault exits, --min-faults wants %u: "
 			"the demand path was not exercised", (unsigned long long)d->uf_exits,
 			o->min_faults);
+		return EXIT_INTERNAL;
+	}
+	if (uffd_faults(d) < o->min_uffd_faults) {
+		say_dst("error: too-few-faults: %llu userfaultfd faults, --min-uffd-faults wants %u: "
+			"no access through the mapping waited for a page",
+			(unsigned long long)uffd_faults(d), o->min_uffd_faults);
 		return EXIT_INTERNAL;
 	}
 	return EXIT_OK;

@@ -23,7 +23,17 @@
  * Every `every` visits the guest reports progress (OUT) and asks the VMM
  * whether to finish (IN).  On CMD_FINISH it reads every page once more,
  * reports the mismatch counts and halts.
+ *
+ * The probe (layout.h, device region): after the fill, and again when the
+ * VMM answers CMD_PROBE (the destination does right after resuming), the
+ * guest rings a doorbell whose VMM handler checksums a buffer the guest
+ * wrote before the migration and writes the sum back into guest memory, and
+ * (on CMD_PROBE) turns kvmclock on at a page of its own and reads the time
+ * KVM wrote there.  Both expected values are known without reading memory
+ * (the buffer's contents follow from the seed), so a VMM or KVM access
+ * that saw a page before it arrived cannot pass.
  */
+#include "devsum.h"
 #include "layout.h"
 
 typedef unsigned long u64;
@@ -39,7 +49,7 @@ asm(".section .text.entry, \"ax\"\n"
     "	jmp 1b\n"
     ".previous\n");
 
-static u64 seed, npages, perm_mask, perm_shift, data_base;
+static u64 seed, npages, perm_mask, perm_shift, data_base, dev_base;
 
 static inline void outl(u16 port, u32 val)
 {
@@ -52,6 +62,19 @@ static inline u32 inl(u16 port)
 
 	asm volatile("inl %1, %0" : "=a"(val) : "Nd"(port) : "memory");
 	return val;
+}
+
+static inline void wrmsr(u32 msr, u64 val)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
+}
+
+static inline u64 rdtsc(void)
+{
+	u32 lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (u64)hi << 32 | lo;
 }
 
 static u64 mix(u64 z)
@@ -162,17 +185,141 @@ static int visit(u64 i, u64 gen)
 	return bad != 0;
 }
 
+/* The doorbell buffer: page j holds the stream of page_seed(DEV_BUF_INDEX + j, 0). */
+static void fill_dev_buffer(void)
+{
+	u64 j, w, x;
+
+	for (j = 0; j < DEV_BUF_PAGES; j++) {
+		volatile u64 *p = (u64 *)(dev_base + DEV_BUF + j * GUEST_PAGE_SIZE);
+
+		x = page_seed(DEV_BUF_INDEX + j, 0);
+		for (w = 0; w < GUEST_PAGE_SIZE / 8; w++)
+			p[w] = next(&x);
+	}
+}
+
+static u64 dev_expected_sum(void)
+{
+	u64 j, w, x, s = DEV_SUM_INIT;
+
+	for (j = 0; j < DEV_BUF_PAGES; j++) {
+		x = page_seed(DEV_BUF_INDEX + j, 0);
+		for (w = 0; w < GUEST_PAGE_SIZE / 8; w++)
+			s = dev_sum_step(s, next(&x));
+	}
+	return s;
+}
+
+static u64 probe_seq;
+
+/* Ring the doorbell: the VMM checksums the buffer and writes the sum back. */
+static u32 probe_device(void)
+{
+	volatile u64 *desc = (u64 *)(dev_base + DEV_DESC);
+	volatile u64 *res = (u64 *)(dev_base + DEV_RESULT);
+	u32 bad = 0;
+
+	probe_seq++;
+	desc[DESC_W_MAGIC] = DESC_MAGIC;
+	desc[DESC_W_SEQ] = probe_seq;
+	desc[DESC_W_BUF] = dev_base + DEV_BUF;
+	desc[DESC_W_PAGES] = DEV_BUF_PAGES;
+	desc[DESC_W_RESULT] = dev_base + DEV_RESULT;
+	outl(PORT_DOORBELL, dev_base + DEV_DESC);
+	if (res[RES_W_SEQ] != probe_seq)
+		bad |= PROBE_DEVICE_SEQ;
+	if (res[RES_W_SUM] != dev_expected_sum())
+		bad |= PROBE_DEVICE_SUM;
+	return bad;
+}
+
+#define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+
+/* struct pvclock_vcpu_time_info, as KVM writes it. */
+struct pvclock {
+	u32 version;
+	u32 pad0;
+	u64 tsc_timestamp;
+	u64 system_time;
+	u32 tsc_to_system_mul;
+	signed char tsc_shift;
+	unsigned char flags;
+	unsigned char pad[2];
+};
+
+/* (delta << shift) * mul >> 32, as the pvclock ABI defines it. */
+static u64 pvclock_scale(u64 delta, u32 mul, signed char shift)
+{
+	u64 lo, hi;
+
+	if (shift < 0)
+		delta >>= -shift;
+	else
+		delta <<= shift;
+	asm("mulq %3" : "=a"(lo), "=d"(hi) : "a"(delta), "rm"((u64)mul));
+	return lo >> 32 | hi << 32;
+}
+
+/* kvmclock time now, or 0 with *bad set if the page does not hold a clock. */
+static u64 pvclock_read(volatile struct pvclock *pv, u32 *bad)
+{
+	u64 ts, sys;
+	u32 v, mul;
+	signed char shift;
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		v = pv->version;
+		asm volatile("" ::: "memory");
+		ts = pv->tsc_timestamp;
+		sys = pv->system_time;
+		mul = pv->tsc_to_system_mul;
+		shift = pv->tsc_shift;
+		asm volatile("" ::: "memory");
+		if (!(v & 1) && v == pv->version)
+			break;
+	}
+	if (!v || (v & 1)) {
+		*bad |= PROBE_CLOCK_VERSION;
+		return 0;
+	}
+	if (!mul) {
+		*bad |= PROBE_CLOCK_MUL;
+		return 0;
+	}
+	return sys + pvclock_scale(rdtsc() - ts, mul, shift);
+}
+
+/* Turn kvmclock on at a page of the device region; KVM writes the page. */
+static u32 probe_kvmclock(void)
+{
+	volatile struct pvclock *pv = (struct pvclock *)(dev_base + DEV_PVCLOCK);
+	u64 t1, t2 = 0, spin;
+	u32 bad = 0;
+
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (dev_base + DEV_PVCLOCK) | 1);
+	t1 = pvclock_read(pv, &bad);
+	for (spin = 0; !bad && spin < 1000000 && t2 <= t1; spin++)
+		t2 = pvclock_read(pv, &bad);
+	if (!bad && t2 <= t1)
+		bad |= PROBE_CLOCK_TIME;
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
+	return bad;
+}
+
 void gmain(u64 base, u64 n, u64 s, u64 every);
 
 void gmain(u64 base, u64 n, u64 s, u64 every)
 {
 	u64 sweep = 0, k = 0, visits = 0, i, j;
-	u32 run_bad = 0, final_bad = 0;
+	u32 run_bad = 0, final_bad = 0, cmd;
 	int m = 0;
 
 	data_base = base;
 	npages = n;
 	seed = s;
+	dev_base = base + n * GUEST_PAGE_SIZE;
 	while ((1UL << m) < n)
 		m++;
 	perm_mask = (1UL << m) - 1;
@@ -180,7 +327,10 @@ void gmain(u64 base, u64 n, u64 s, u64 every)
 
 	for (i = 0; i < n; i++)
 		fill(i, 0);
+	fill_dev_buffer();
 	outl(PORT_INIT_DONE, n);
+	/* The device works before the migration too. */
+	outl(PORT_PROBE, probe_device());
 
 	for (;;) {
 		run_bad += visit(perm(k), sweep);
@@ -192,8 +342,11 @@ void gmain(u64 base, u64 n, u64 s, u64 every)
 		}
 		if (visits % every == 0) {
 			outl(PORT_PROGRESS, visits);
-			if (inl(PORT_CMD) == CMD_FINISH)
+			cmd = inl(PORT_CMD);
+			if (cmd == CMD_FINISH)
 				break;
+			if (cmd == CMD_PROBE)
+				outl(PORT_PROBE, probe_device() | probe_kvmclock() | PROBE_KVMCLOCK);
 		}
 	}
 

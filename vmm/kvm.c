@@ -269,7 +269,7 @@ int vcpu_setup_long_mode(struct vm *vm, uint64_t rip, uint64_t rsp, const uint64
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
-	if (vm->mem_size < GPA_PRECOPY_END)
+	if (vm->mem_size < GPA_DATA)
 		return -1;
 	write_gdt(vm);
 	write_page_tables(vm);

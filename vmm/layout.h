@@ -15,10 +15,10 @@
  *   0x010000  guest image: code, rodata, data, bss (at most 64 KiB)
  *   0x020000  unused up to 2 MiB (zero pages)
  *   0x200000  the working set: DATA_PAGES pages of pseudo-random data
+ *   then      the device region, DEV_REGION_SIZE bytes (DEV_* below)
  *
- * [0, GPA_PRECOPY_END) is the "system" region: it travels while the vCPU is
- * paused, before the destination resumes.  See the comment at the top of
- * dest.c for why each piece of it has to.
+ * Nothing is sent ahead of the vCPU state: every page, the page tables and
+ * the code included, may arrive after the guest resumed (dest.c says how).
  */
 #ifndef VMM_LAYOUT_H
 #define VMM_LAYOUT_H
@@ -34,12 +34,40 @@
 #define GPA_STACK_TOP		0x10000
 #define GPA_IMAGE		0x10000
 #define GUEST_IMAGE_MAX		0x10000
-#define GPA_PRECOPY_END		0x20000
 #define GPA_DATA		0x200000
+
+/*
+ * The device region, right after the working set (at gpa `dev`):
+ *   dev + DEV_DESC     the doorbell's descriptor, written by the guest
+ *   dev + DEV_RESULT   the device's answer, written by the VMM
+ *   dev + DEV_PVCLOCK  kvmclock's pvclock_vcpu_time_info, written by KVM
+ *   dev + DEV_BUF      DEV_BUF_PAGES of data the guest writes on the source
+ *                      and the VMM reads on the destination
+ * On the destination the guest rings the doorbell and turns kvmclock on
+ * right after it resumed, so that the VMM and KVM access pages there that
+ * have not arrived yet: userfaultfd must hold those accesses back.
+ */
+#define DEV_DESC		0x0000
+#define DEV_RESULT		0x1000
+#define DEV_PVCLOCK		0x2000
+#define DEV_BUF			0x3000
+#define DEV_BUF_PAGES		8
+#define DEV_REGION_SIZE		0x10000
+
+/* Descriptor (u64 words at dev + DEV_DESC) and result (at dev + DEV_RESULT). */
+#define DESC_MAGIC		0x4c4c45422d564544ULL	/* "DEV-BELL" */
+#define DESC_W_MAGIC		0
+#define DESC_W_SEQ		1	/* the result echoes it */
+#define DESC_W_BUF		2	/* gpa of the buffer */
+#define DESC_W_PAGES		3	/* its length in pages */
+#define DESC_W_RESULT		4	/* gpa where the VMM writes the result */
+#define RES_W_SEQ		0
+#define RES_W_SUM		1	/* dev_sum() of the buffer, as the VMM read it */
+#define DEV_BUF_INDEX		0xdef00000UL	/* page_seed() index of buffer page 0 */
 
 /* The page tables map 1 GiB; the working set has to fit below it. */
 #define GUEST_MAPPED_BYTES	0x40000000ULL
-#define MAX_DATA_MIB		((GUEST_MAPPED_BYTES - GPA_DATA) >> 20)
+#define MAX_DATA_MIB		((GUEST_MAPPED_BYTES - GPA_DATA - DEV_REGION_SIZE) >> 20)
 
 /* GDT selectors. */
 #define SEL_CODE		0x08
@@ -62,9 +90,20 @@
 #define PORT_RESULT_RUN		0x518	/* out: mismatches seen by the workload */
 #define PORT_RESULT_FINAL	0x519	/* out: mismatches seen by the final pass */
 #define PORT_DONE		0x51a	/* out: final pass over, guest halts */
+#define PORT_DOORBELL		0x51b	/* out: gpa of a descriptor (device region) */
+#define PORT_PROBE		0x51c	/* out: PROBE_* bits that failed (0: all passed) */
 
 #define CMD_CONTINUE		0
 #define CMD_FINISH		1	/* stop the workload, verify every page */
+#define CMD_PROBE		2	/* ring the doorbell and check kvmclock, then go on */
+
+/* What the guest's probe found wrong. */
+#define PROBE_DEVICE_SEQ	(1 << 0)	/* the device's result is not for this request */
+#define PROBE_DEVICE_SUM	(1 << 1)	/* the device read other bytes than were written */
+#define PROBE_CLOCK_VERSION	(1 << 2)	/* pvclock version 0 or never even */
+#define PROBE_CLOCK_MUL		(1 << 3)	/* pvclock tsc_to_system_mul 0 */
+#define PROBE_CLOCK_TIME	(1 << 4)	/* kvmclock time did not advance */
+#define PROBE_KVMCLOCK		(1 << 8)	/* (in the PORT_PROBE value) kvmclock was checked too */
 
 /* The guest reports at most this many mismatching pages per pass. */
 #define MISMATCH_REPORTS	8

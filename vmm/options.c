@@ -40,6 +40,7 @@ static const struct opt {
 	{ "post-sweeps", 1, D, "N  dest: sweeps the guest must complete before its final check (0)" },
 	{ "timeout", 1, D, "S      dest: give up on a demand request after S seconds (20)" },
 	{ "min-faults", 1, D, "N   dest: fail unless the guest took at least N userfault exits" },
+	{ "min-uffd-faults", 1, D, "N dest: fail unless at least N accesses through the mapping waited" },
 	{ "no-userfault", 0, D, "  negative control: no KVM_MEM_USERFAULT at the destination" },
 	{ "no-uffd", 0, D, "       negative control: no userfaultfd on the destination's mapping" },
 	{ "expect-fault", 0, X, "  driver: exit 0 iff the destination failed exactly as it must" },
@@ -117,6 +118,7 @@ static void set(struct options *o, const char *name, const char *arg)
 	else if (!strcmp(name, "post-sweeps")) o->post_sweeps = number(name, arg, 1000);
 	else if (!strcmp(name, "timeout")) o->demand_timeout_s = number(name, arg, 3600);
 	else if (!strcmp(name, "min-faults")) o->min_faults = number(name, arg, 1U << 30);
+	else if (!strcmp(name, "min-uffd-faults")) o->min_uffd_faults = number(name, arg, 1U << 30);
 	else if (!strcmp(name, "precopy-all")) o->precopy_all = true;
 	else if (!strcmp(name, "no-userfault")) o->no_userfault = true;
 	else if (!strcmp(name, "no-uffd")) o->no_uffd = true;

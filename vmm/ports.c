@@ -72,9 +72,38 @@ enum port_event ports_handle(struct guest_ports *g, struct kvm_run *run)
 		g->result_final = val;
 		g->have_final = true;
 		return EV_OTHER;
+	case PORT_DOORBELL:
+		g->doorbell_gpa = val;
+		return EV_DOORBELL;
+	case PORT_PROBE:
+		g->probe_result = val;
+		g->probes++;
+		return EV_PROBE;
 	case PORT_DONE:
 		return g->have_run && g->have_final ? EV_DONE : EV_BAD;
 	default:
 		return EV_BAD;
 	}
+}
+
+const char *probe_failure(uint32_t bits, char *buf, size_t len)
+{
+	static const struct {
+		uint32_t bit;
+		const char *what;
+	} names[] = {
+		{ PROBE_DEVICE_SEQ, "the device's result is not the answer to this request" },
+		{ PROBE_DEVICE_SUM, "the device read other bytes than the guest wrote" },
+		{ PROBE_CLOCK_VERSION, "the kvmclock page holds no valid version" },
+		{ PROBE_CLOCK_MUL, "the kvmclock page holds no TSC multiplier" },
+		{ PROBE_CLOCK_TIME, "kvmclock time does not advance" },
+	};
+	size_t i, n = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & names[i].bit)
+			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "; " : "",
+				      names[i].what);
+	return buf;
 }

@@ -8,6 +8,7 @@
 #define VMM_PORTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
 
@@ -21,6 +22,9 @@ struct guest_ports {
 	uint32_t mismatches_reported;
 	uint32_t result_run, result_final;
 	bool have_run, have_final;
+	uint32_t doorbell_gpa;			/* EV_DOORBELL: the descriptor */
+	uint32_t probe_result;			/* EV_PROBE: PROBE_* bits */
+	uint32_t probes;			/* how many probes the guest reported */
 };
 
 enum port_event {
@@ -30,9 +34,14 @@ enum port_event {
 	EV_SWEEP,
 	EV_CMD,		/* IN PORT_CMD: the caller must answer with io_in_answer() */
 	EV_DONE,	/* the guest's final report is complete */
+	EV_DOORBELL,	/* the caller must run the device (device.h) */
+	EV_PROBE,	/* the guest reported a probe's result */
 	EV_BAD,		/* an access the guest never makes: a bug or a crash */
 };
 
 enum port_event ports_handle(struct guest_ports *g, struct kvm_run *run);
+
+/* What a probe result means, for an error line. */
+const char *probe_failure(uint32_t bits, char *buf, size_t len);
 
 #endif

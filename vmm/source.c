@@ -2,13 +2,14 @@
 /*
  * source.c: the migration source.
  *
- * Boots the guest (guest.c) in a VM of its own, lets it fill its working set
- * and run part of a sweep, then pauses the vCPU and migrates it:
- *   1. the system region [0, GPA_PRECOPY_END) - code, page tables, GDT,
- *      stack - and the vCPU state, on the main socket (the downtime);
- *   2. then, with the destination already running, every other page: a
- *      stream in gpa order on the main socket, while a second thread
- *      answers the destination's demand requests on the urgent socket.
+ * Listens for the destination, boots the guest (guest.c) in a VM of its
+ * own, lets it fill its working set and run part of a sweep, then pauses
+ * the vCPU and migrates it:
+ *   1. the vCPU state, alone, on the main connection (the downtime; with
+ *      --precopy-all every page first: the stop-and-copy baseline);
+ *   2. then, with the destination already running, every page: a stream
+ *      in gpa order on the main connection, while a second thread answers
+ *      the destination's demand requests on the urgent connection.
  * The guest here never runs again after the pause, so a page sent once is
  * final; a page is sent at most once by the stream and once more by demand
  * if the destination asked for it before the stream got there.
@@ -30,6 +31,7 @@
 #include "kvm.h"
 #include "layout.h"
 #include "ports.h"
+#include "device.h"
 #include "log.h"
 #include "net.h"
 #include "wire.h"
@@ -160,6 +162,25 @@ static int run_until_pause(struct source *s, uint64_t *t_last)
 			break;
 		case EV_CMD:
 			io_in_answer(run, CMD_CONTINUE);
+			break;
+		case EV_DOORBELL: {
+			char why[256];
+
+			if (device_doorbell(s->vm.mem, s->vm.mem_size, s->ports.doorbell_gpa,
+					    why, sizeof(why))) {
+				say_src("guest: doorbell: %s", why);
+				return -1;
+			}
+			break;
+		}
+		case EV_PROBE:
+			if (s->ports.probe_result) {
+				char why[256];
+
+				say_src("guest: the device probe failed before the migration: %s",
+					probe_failure(s->ports.probe_result, why, sizeof(why)));
+				return -1;
+			}
 			break;
 		case EV_BAD:
 			say_src("unexpected guest I/O: port %#x, %s, size %u",
@@ -373,7 +394,7 @@ int source_main(const struct options *o)
 	say_src("listening on %s", bound);
 
 	s.data_pages = (uint64_t)o->mib << 20 >> 12;
-	mem_size = GPA_DATA + ((uint64_t)o->mib << 20);
+	mem_size = GPA_DATA + ((uint64_t)o->mib << 20) + DEV_REGION_SIZE;
 	s.npages = mem_size / GUEST_PAGE_SIZE;
 	s.sent = calloc(s.npages, 1);
 	if (!s.sent)
@@ -393,7 +414,7 @@ int source_main(const struct options *o)
 	hello.precopy_all = o->precopy_all;
 	hello.data_gpa = GPA_DATA;
 	hello.data_pages = s.data_pages;
-	hello.dev_gpa = mem_size;
+	hello.dev_gpa = GPA_DATA + ((uint64_t)o->mib << 20);
 	hello.seed = o->seed;
 	hello.every = o->every;
 	hello.nvcpus = 1;
@@ -411,22 +432,22 @@ int source_main(const struct options *o)
 		return EXIT_DEST_LOST;
 	}
 
-	/* Downtime starts at st.t_last_run_ns: vCPU state and system region. */
+	/* Downtime starts at st.t_last_run_ns: only the vCPU state travels. */
 	if (vcpu_get_state(&s.vm, &st.vcpu))
 		return EXIT_INTERNAL;
 	st.visits = s.ports.visits;
 	st.sweeps = s.ports.sweeps;
 	st.warm_visits = s.ports.visits;	/* counted from the end of the fill */
 	st.warm_ns = s.t_warm_ns;
-	if (send_precopy(&s, o->precopy_all ? mem_size : GPA_PRECOPY_END))
+	if (o->precopy_all && send_precopy(&s, mem_size))
 		return dest_gone("during pre-copy");
 	len = state_encode(&st, buf, sizeof(buf));
 	if (len < 0 || pc_send(&s.main, PC_STATE, 0, 0, buf, len))
 		return dest_gone("before STATE");
 	say_src("paused the guest after %llu page visits, %.0f ms after the fill (sweep %llu); "
-		"state and %llu pre-copied pages sent",
+		"state%s sent",
 		(unsigned long long)st.visits, s.t_warm_ns / 1e6, (unsigned long long)st.sweeps,
-		(unsigned long long)s.precopy_pages);
+		o->precopy_all ? " and every page" : " (no page)");
 
 	/* Postcopy: the destination runs; serve it. */
 	if (pthread_create(&demand, NULL, demand_thread, &s)) {

@@ -50,6 +50,7 @@ struct options {
 	unsigned int every;		/* guest: report progress every this many page visits */
 	unsigned int demand_timeout_s;	/* dest: give up on a demand request after this long */
 	unsigned int min_faults;	/* dest: fail unless at least this many userfault exits */
+	unsigned int min_uffd_faults;	/* dest: ... and this many userfaultfd faults */
 	bool precopy_all;		/* stop-and-copy: every page before resume */
 	bool no_userfault;		/* negative control: dest without KVM_MEM_USERFAULT */
 	bool no_uffd;			/* negative control: dest without userfaultfd */
