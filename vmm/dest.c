@@ -79,12 +79,46 @@
 
 enum via { VIA_PRECOPY, VIA_DEMAND, VIA_STREAM };
 
+#define NO_PAGE UINT64_MAX
+
+struct dest;
+
+/*
+ * One vCPU and its thread.  A vCPU that takes a userfault exit waits on its
+ * own condition variable for its own page: an installer wakes exactly the
+ * vCPUs whose waiting_idx is the page it installed.
+ */
+struct dvcpu {
+	struct dest *d;
+	struct vcpu *v;
+	struct guest_ports ports;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t lock;		/* with cond: "your page is in" */
+	pthread_cond_t cond;
+	uint64_t waiting_idx;		/* the page it sleeps on, or NO_PAGE */
+
+	/* Its thread only. */
+	uint64_t uf_exits, uf_raced, demand_reqs;
+	uint64_t blocked_ns;		/* time from userfault exits to re-entries */
+	uint64_t *lat;			/* per userfault exit: exit -> re-entry, ns */
+	size_t nlat, cap_lat;
+	bool probe_sent;
+	uint32_t probe_result;
+	uint64_t visits_at_resume, sweeps_at_resume;
+	uint64_t src_warm_visits, src_warm_ns;
+	uint64_t t_first_run, t_done;
+	bool done;			/* the guest's final report is in */
+};
+
 struct dest {
 	const struct options *o;
 	struct vm vm;
 	struct pc_chan main, urgent;
 	struct pc_hello hello;
-	struct guest_ports ports;
+	int nvcpus;
+	struct dvcpu cpus[MAX_VCPUS];
 	uint64_t npages;
 
 	unsigned long *uf;		/* KVM's userfault bitmap: set = not here yet */
@@ -109,23 +143,13 @@ struct dest {
 	int abort_code;
 	pthread_mutex_t abort_lock;
 
-	pthread_mutex_t lock;		/* with cond: "some page was installed" */
-	pthread_cond_t cond;
-	pthread_t vcpu_thread;
-	bool vcpu_started;
-
-	/* vCPU thread only. */
-	uint64_t uf_exits, uf_raced, demand_reqs;
-	bool probe_sent;
-	uint32_t probe_result;
-	uint64_t *lat;			/* per userfault exit: exit -> re-entry, ns */
-	size_t nlat, cap_lat;
+	/* The first vCPU to see every page in turns KVM_MEM_USERFAULT off. */
+	pthread_mutex_t off_lock;
 	bool uf_off;
-	uint64_t visits_at_resume, sweeps_at_resume, visits_at_uf_off;
-	uint64_t src_warm_visits, src_warm_ns;
+	uint64_t visits_at_uf_off;
 
 	/* Timestamps, CLOCK_MONOTONIC ns. */
-	uint64_t t_src_last_run, t_first_run, t_all_installed, t_uf_off, t_done;
+	uint64_t t_src_last_run, t_all_installed, t_uf_off;
 };
 
 static void say_dst(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -160,6 +184,7 @@ static void dest_abort(struct dest *d, int code, const char *tag, const char *fm
 {
 	char msg[512];
 	va_list ap;
+	int i;
 
 	pthread_mutex_lock(&d->abort_lock);
 	if (d->abort_code) {
@@ -173,17 +198,21 @@ static void dest_abort(struct dest *d, int code, const char *tag, const char *fm
 	__atomic_store_n(&d->abort_code, code, __ATOMIC_RELEASE);
 
 	/*
-	 * The vCPU thread checks abort_code before every KVM_RUN.  If it is
-	 * inside KVM_RUN, the signal gets it out; immediate_exit covers a
-	 * signal that lands between its check and the ioctl.
+	 * The vCPU threads check abort_code before every KVM_RUN.  One inside
+	 * KVM_RUN is kicked out by the signal; immediate_exit covers a signal
+	 * that lands between its check and the ioctl.
 	 */
-	if (d->vm.run)
-		__atomic_store_n(&d->vm.run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	if (d->vcpu_started && !pthread_equal(pthread_self(), d->vcpu_thread))
-		pthread_kill(d->vcpu_thread, SIGUSR1);
-	pthread_mutex_lock(&d->lock);
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+	for (i = 0; i < d->nvcpus; i++) {
+		struct dvcpu *c = &d->cpus[i];
+
+		if (c->v && c->v->run)
+			__atomic_store_n(&c->v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (c->started && !pthread_equal(pthread_self(), c->thread))
+			pthread_kill(c->thread, SIGUSR1);
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
 	/* Wake the receivers; nothing more will be installed. */
 	if (d->main.fd >= 0)
 		shutdown(d->main.fd, SHUT_RDWR);
@@ -208,6 +237,7 @@ static uint64_t missing_pages(struct dest *d)
 static void install(struct dest *d, uint64_t gpa, bool zero, const uint8_t *data, enum via via)
 {
 	uint64_t idx = gpa / GUEST_PAGE_SIZE, n;
+	int i;
 
 	if (__atomic_exchange_n(&d->claimed[idx], 1, __ATOMIC_ACQ_REL)) {
 		/* Sent twice (stream and demand): the first copy is in. */
@@ -244,22 +274,37 @@ static void install(struct dest *d, uint64_t gpa, bool zero, const uint8_t *data
 	} else {
 		memcpy(d->vm.mem + gpa, data, GUEST_PAGE_SIZE);
 	}
-	/* Contents first, then the bit, with release: pairs with KVM's acquire. */
+	/*
+	 * Contents first, then the bit, with release (pairs with KVM's
+	 * acquire); seq_cst also orders it before the waiting_idx loads below.
+	 */
 	__atomic_fetch_and(&d->uf[idx / BITS_PER_LONG], ~(1UL << (idx % BITS_PER_LONG)),
-			   __ATOMIC_RELEASE);
+			   __ATOMIC_SEQ_CST);
 
 	__atomic_fetch_add(via == VIA_PRECOPY ? &d->n_precopy :
 			   via == VIA_DEMAND ? &d->n_demand : &d->n_stream, 1, __ATOMIC_RELAXED);
 	if (zero)
 		__atomic_fetch_add(&d->n_zero, 1, __ATOMIC_RELAXED);
 
-	/* The vCPU checks the bit under the lock before it sleeps. */
-	pthread_mutex_lock(&d->lock);
-	n = __atomic_add_fetch(&d->installed, 1, __ATOMIC_ACQ_REL);
+	n = __atomic_add_fetch(&d->installed, 1, __ATOMIC_SEQ_CST);
 	if (n == d->npages)
-		d->t_all_installed = now_ns();
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+		__atomic_store_n(&d->t_all_installed, now_ns(), __ATOMIC_RELEASE);
+
+	/*
+	 * Wake the vCPUs waiting for this page, and only them.  A vCPU
+	 * publishes waiting_idx and then checks the bit, both under its lock;
+	 * we cleared the bit and then read waiting_idx (both seq_cst): either
+	 * it sees the bit clear, or we see it waiting and signal under its lock.
+	 */
+	for (i = 0; i < d->nvcpus; i++) {
+		struct dvcpu *c = &d->cpus[i];
+
+		if (__atomic_load_n(&c->waiting_idx, __ATOMIC_SEQ_CST) != idx)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+	}
 }
 
 /* Check a PAGE message from the peer and install it.  0, or -1 (aborted). */
@@ -432,18 +477,19 @@ static void *urgent_rx(void *arg)
 	}
 }
 
-static void record_latency(struct dest *d, uint64_t ns)
+static void record_latency(struct dvcpu *c, uint64_t ns)
 {
-	if (d->nlat == d->cap_lat) {
-		size_t cap = d->cap_lat ? 2 * d->cap_lat : 1024;
-		uint64_t *p = realloc(d->lat, cap * sizeof(*p));
+	c->blocked_ns += ns;
+	if (c->nlat == c->cap_lat) {
+		size_t cap = c->cap_lat ? 2 * c->cap_lat : 1024;
+		uint64_t *p = realloc(c->lat, cap * sizeof(*p));
 
 		if (!p)
 			return;		/* lose a sample rather than the run */
-		d->lat = p;
-		d->cap_lat = cap;
+		c->lat = p;
+		c->cap_lat = cap;
 	}
-	d->lat[d->nlat++] = ns;
+	c->lat[c->nlat++] = ns;
 }
 
 /*
@@ -469,43 +515,47 @@ static int request_page(struct dest *d, uint64_t idx)
 
 /*
  * A userfault exit at gpa: ask the source for the page unless it is
- * already on its way, and wait until a receiver has installed it.
- * 0 to re-enter, -1 if the migration failed meanwhile.
+ * already on its way, and wait until a receiver has installed it.  Only
+ * this vCPU waits; the others run on.  0 to re-enter, -1 if the migration
+ * failed meanwhile.
  */
-static int wait_for_page(struct dest *d, uint64_t gpa)
+static int wait_for_page(struct dvcpu *c, uint64_t gpa)
 {
+	struct dest *d = c->d;
 	uint64_t idx = gpa / GUEST_PAGE_SIZE;
 	struct timespec deadline;
-	int r = 0;
+	int r;
 
-	d->uf_exits++;
+	c->uf_exits++;
 	if (gpa % GUEST_PAGE_SIZE || gpa >= d->vm.mem_size) {
 		dest_abort(d, EXIT_INTERNAL, "kvm", "userfault exit for gpa %#llx, outside the slot",
 			   (unsigned long long)gpa);
 		return -1;
 	}
 	if (!page_missing(d, idx)) {
-		d->uf_raced++;		/* installed since KVM looked */
+		c->uf_raced++;		/* installed since KVM looked */
 		return 0;
 	}
 	r = request_page(d, idx);
 	if (r < 0)
 		return -1;
-	d->demand_reqs += r;
-	r = 0;
+	c->demand_reqs += r;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += d->o->demand_timeout_s;
-	pthread_mutex_lock(&d->lock);
+	r = 0;
+	pthread_mutex_lock(&c->lock);
+	__atomic_store_n(&c->waiting_idx, idx, __ATOMIC_SEQ_CST);
 	while (page_missing(d, idx) && !aborted(d) && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&d->cond, &d->lock, &deadline);
-	pthread_mutex_unlock(&d->lock);
+		r = pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
+	__atomic_store_n(&c->waiting_idx, NO_PAGE, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&c->lock);
 	if (aborted(d))
 		return -1;
 	if (page_missing(d, idx)) {
 		dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
-			   "no answer to the demand request for gpa %#llx within %u s",
-			   (unsigned long long)gpa, d->o->demand_timeout_s);
+			   "no answer to vCPU %d's demand request for gpa %#llx within %u s",
+			   c->v->index, (unsigned long long)gpa, d->o->demand_timeout_s);
 		return -1;
 	}
 	return 0;
@@ -597,117 +647,131 @@ static void *uffd_rx(void *arg)
 	return NULL;
 }
 
-/*
- * The guest asks "finish?" every few hundred visits.  That is also where the
- * vCPU thread, between two KVM_RUNs, turns userfault off once every page is
- * in and lets the source go.
- */
-static uint32_t guest_command(struct dest *d)
+static uint64_t total_visits(struct dest *d)
 {
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < d->nvcpus; i++)
+		v += __atomic_load_n(&d->cpus[i].ports.visits, __ATOMIC_RELAXED);
+	return v;
+}
+
+/*
+ * The guest asks "finish?" every few hundred visits.  That is also where a
+ * vCPU thread, between two KVM_RUNs, probes first, and the first to see
+ * every page in turns userfault off and lets the source go.
+ */
+static uint32_t guest_command(struct dvcpu *c)
+{
+	struct dest *d = c->d;
+
 	/* First thing after resuming: device and kvmclock on pages not here yet. */
-	if (!d->probe_sent) {
-		d->probe_sent = true;
+	if (!c->probe_sent) {
+		c->probe_sent = true;
 		return CMD_PROBE;
 	}
-	if (!d->uf_off && !missing_pages(d)) {
-		/* The last installer set t_all_installed under the lock. */
-		pthread_mutex_lock(&d->lock);
-		pthread_mutex_unlock(&d->lock);
-		if (!d->o->no_userfault && vm_set_userfault(&d->vm, false)) {
-			dest_abort(d, EXIT_INTERNAL, "kvm", "cannot turn KVM_MEM_USERFAULT off");
-			return CMD_CONTINUE;
+	if (!__atomic_load_n(&d->uf_off, __ATOMIC_ACQUIRE) && !missing_pages(d)) {
+		pthread_mutex_lock(&d->off_lock);
+		if (!d->uf_off) {
+			if (!d->o->no_userfault && vm_set_userfault(&d->vm, false)) {
+				pthread_mutex_unlock(&d->off_lock);
+				dest_abort(d, EXIT_INTERNAL, "kvm", "cannot turn KVM_MEM_USERFAULT off");
+				return CMD_CONTINUE;
+			}
+			d->t_uf_off = now_ns();
+			d->visits_at_uf_off = total_visits(d);
+			__atomic_store_n(&d->uf_off, true, __ATOMIC_RELEASE);
+			/* The source is not needed any more; it may have gone already. */
+			if (pc_send(&d->main, PC_COMPLETE, 0, 0, NULL, 0))
+				say_dst("could not tell the source we are done: %s", strerror(errno));
 		}
-		d->uf_off = true;
-		d->t_uf_off = now_ns();
-		d->visits_at_uf_off = d->ports.visits;
-		/* The source is not needed any more; it may have gone already. */
-		if (pc_send(&d->main, PC_COMPLETE, 0, 0, NULL, 0))
-			say_dst("could not tell the source we are done: %s", strerror(errno));
+		pthread_mutex_unlock(&d->off_lock);
 	}
-	if (d->uf_off && d->ports.sweeps >= d->sweeps_at_resume + d->o->post_sweeps)
+	if (__atomic_load_n(&d->uf_off, __ATOMIC_ACQUIRE) &&
+	    c->ports.sweeps >= c->sweeps_at_resume + d->o->post_sweeps)
 		return CMD_FINISH;
 	return CMD_CONTINUE;
 }
 
-static int vcpu_loop(struct dest *d)
+static void *vcpu_loop(void *arg)
 {
-	struct kvm_run *run = d->vm.run;
+	struct dvcpu *c = arg;
+	struct dest *d = c->d;
+	struct kvm_run *run = c->v->run;
 	uint64_t t, t_fault = 0;
+	char why[256];
 
-	d->t_first_run = 0;
 	for (;;) {
 		int r;
 
 		if (aborted(d))
-			return -1;
+			return NULL;
 		t = now_ns();
-		if (!d->t_first_run)
-			d->t_first_run = t;
+		if (!c->t_first_run)
+			c->t_first_run = t;
 		if (t_fault) {
-			record_latency(d, t - t_fault);
+			record_latency(c, t - t_fault);
 			t_fault = 0;
 		}
-		r = ioctl(d->vm.vcpu_fd, KVM_RUN, 0);
+		r = ioctl(c->v->fd, KVM_RUN, 0);
 		t = now_ns();
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;	/* dest_abort() kicked us */
 			if (errno == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
 			    (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_USERFAULT)) {
-				if (wait_for_page(d, run->memory_fault.gpa))
-					return -1;
+				if (wait_for_page(c, run->memory_fault.gpa))
+					return NULL;
 				t_fault = t;
 				continue;
 			}
 			dest_abort(d, EXIT_INTERNAL, "kvm",
-				   "KVM_RUN: %s (exit reason %u, memory_fault gpa %#llx flags %#llx)",
-				   strerror(errno), run->exit_reason,
+				   "vCPU %d: KVM_RUN: %s (exit reason %u, memory_fault gpa %#llx flags %#llx)",
+				   c->v->index, strerror(errno), run->exit_reason,
 				   (unsigned long long)run->memory_fault.gpa,
 				   (unsigned long long)run->memory_fault.flags);
-			return -1;
+			return NULL;
 		}
 		if (run->exit_reason != KVM_EXIT_IO) {
-			vcpu_dump(&d->vm, "dest");
-			dest_abort(d, EXIT_GUEST, "guest", "the guest stopped with exit reason %s (%u)",
-				   exit_reason_name(run->exit_reason), run->exit_reason);
-			return -1;
+			if (!aborted(d))
+				vcpu_dump(c->v, "dest");
+			dest_abort(d, EXIT_GUEST, "guest", "vCPU %d stopped with exit reason %s (%u)",
+				   c->v->index, exit_reason_name(run->exit_reason), run->exit_reason);
+			return NULL;
 		}
-		switch (ports_handle(&d->ports, run)) {
+		switch (ports_handle(&c->ports, run)) {
 		case EV_CMD:
-			io_in_answer(run, guest_command(d));
+			io_in_answer(run, guest_command(c));
 			break;
-		case EV_DOORBELL: {
-			char why[256];
-
+		case EV_DOORBELL:
 			/* Reads and writes guest memory: may wait on userfaultfd. */
-			if (device_doorbell(d->vm.mem, d->vm.mem_size, d->ports.doorbell_gpa,
+			if (device_doorbell(d->vm.mem, d->vm.mem_size, c->ports.doorbell_gpa,
 					    why, sizeof(why))) {
-				dest_abort(d, EXIT_GUEST, "guest", "doorbell: %s", why);
-				return -1;
+				dest_abort(d, EXIT_GUEST, "guest", "vCPU %d: doorbell: %s",
+					   c->v->index, why);
+				return NULL;
 			}
 			break;
-		}
-		case EV_PROBE: {
-			char why[256];
-
-			d->probe_result = d->ports.probe_result;
-			if (d->probe_result & ~PROBE_KVMCLOCK) {
+		case EV_PROBE:
+			c->probe_result = c->ports.probe_result;
+			if (c->probe_result & ~PROBE_KVMCLOCK) {
 				dest_abort(d, EXIT_GUEST, "guest",
-					   "the probe after resuming failed: %s",
-					   probe_failure(d->probe_result, why, sizeof(why)));
-				return -1;
+					   "vCPU %d: the probe after resuming failed: %s", c->v->index,
+					   probe_failure(c->probe_result, why, sizeof(why)));
+				return NULL;
 			}
 			break;
-		}
 		case EV_DONE:
-			d->t_done = t;
-			return 0;
+			c->t_done = t;
+			c->done = true;
+			return NULL;
 		case EV_BAD:
 		case EV_INIT_DONE:	/* the guest started over?! */
 			dest_abort(d, EXIT_GUEST, "guest",
-				   "unexpected guest I/O: port %#x, %s, size %u",
+				   "vCPU %d: unexpected guest I/O: port %#x, %s, size %u", c->v->index,
 				   run->io.port, run->io.direction ? "out" : "in", run->io.size);
-			return -1;
+			return NULL;
 		default:
 			break;
 		}
@@ -731,23 +795,66 @@ static double ms(uint64_t ns)
 	return ns / 1e6;
 }
 
-static void report(struct dest *d, bool pass)
+/* The vCPUs' numbers added up, for the report and the verdict. */
+struct totals {
+	uint64_t uf_exits, uf_raced, demand_reqs;
+	uint64_t *lat;
+	size_t nlat;
+	uint64_t visits_at_resume, visits, t_first_run, t_done;
+	uint64_t src_warm_visits, src_warm_ns;
+	uint32_t result_run, result_final;
+	int probes_ok, probes_run;
+};
+
+static void add_up(struct dest *d, struct totals *t)
+{
+	int i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < d->nvcpus; i++)
+		t->nlat += d->cpus[i].nlat;
+	t->lat = calloc(t->nlat + 1, sizeof(*t->lat));
+	t->nlat = 0;
+	for (i = 0; i < d->nvcpus; i++) {
+		struct dvcpu *c = &d->cpus[i];
+
+		t->uf_exits += c->uf_exits;
+		t->uf_raced += c->uf_raced;
+		t->demand_reqs += c->demand_reqs;
+		if (t->lat) {
+			memcpy(t->lat + t->nlat, c->lat, c->nlat * sizeof(*c->lat));
+			t->nlat += c->nlat;
+		}
+		t->visits_at_resume += c->visits_at_resume;
+		t->visits += c->ports.visits;
+		if (c->t_first_run > t->t_first_run)
+			t->t_first_run = c->t_first_run;
+		if (c->t_done > t->t_done)
+			t->t_done = c->t_done;
+		t->src_warm_visits += c->src_warm_visits;
+		if (c->src_warm_ns > t->src_warm_ns)
+			t->src_warm_ns = c->src_warm_ns;
+		t->result_run += c->ports.result_run;
+		t->result_final += c->ports.result_final;
+		t->probes_run += !!(c->probe_result & PROBE_KVMCLOCK);
+		t->probes_ok += c->probe_result == PROBE_KVMCLOCK;
+	}
+}
+
+static void report(struct dest *d, struct totals *t, bool pass)
 {
 	uint64_t in = d->main.bytes_in + d->urgent.bytes_in;
 	uint64_t out = d->main.bytes_out + d->urgent.bytes_out;
 	uint64_t t0 = d->t_src_last_run;
+	int i;
 
 	printf("==== postcopy migration report ====\n");
-	printf("working set      %u MiB (%llu pages) of %llu MiB guest memory (%llu pages)\n",
-	       d->o->mib, (unsigned long long)d->hello.data_pages,
-	       (unsigned long long)(d->vm.mem_size >> 20), (unsigned long long)d->npages);
-	printf("injected delay   %u us per demand request; stream ", d->o->delay_us);
-	if (d->o->rate_mib)
-		printf("limited to %u MiB/s\n", d->o->rate_mib);
-	else
-		printf("not rate-limited\n");
-	printf("downtime         %.3f ms (source's last KVM_RUN return -> destination's first KVM_RUN)\n",
-	       ms(d->t_first_run - t0));
+	printf("working set      %u MiB (%llu pages) of %llu MiB guest memory (%llu pages), %d vCPUs\n",
+	       (unsigned)(d->hello.data_pages >> 8), (unsigned long long)d->hello.data_pages,
+	       (unsigned long long)(d->vm.mem_size >> 20), (unsigned long long)d->npages,
+	       d->nvcpus);
+	printf("downtime         %.3f ms (source's last KVM_RUN return -> every destination vCPU in KVM_RUN)\n",
+	       ms(t->t_first_run - t0));
 	printf("total migration  %.1f ms (source pause -> last page installed); "
 	       "%s at +%.1f ms\n", ms(d->t_all_installed - t0),
 	       d->o->no_userfault ? "(no KVM_MEM_USERFAULT in this run) completion seen" :
@@ -758,49 +865,59 @@ static void report(struct dest *d, bool pass)
 	       (unsigned long long)d->n_demand, (unsigned long long)d->n_stream,
 	       (unsigned long long)d->n_zero, (unsigned long long)d->n_dup,
 	       d->n_eexist ? "; some were in the guest_memfd before they arrived" : "");
-	printf("userfault exits  %llu: %llu demand requests, %llu found the page already installed\n",
-	       (unsigned long long)d->uf_exits, (unsigned long long)d->demand_reqs,
-	       (unsigned long long)d->uf_raced);
+	printf("userfault exits  %llu: %llu demand requests, %llu raced (the page had arrived since KVM looked)\n",
+	       (unsigned long long)t->uf_exits, (unsigned long long)t->demand_reqs,
+	       (unsigned long long)t->uf_raced);
 	if (d->uffd >= 0)
 		printf("userfaultfd      %llu faults through the mapping (KVM's and the VMM's own accesses: "
 		       "%llu system, %llu working set, %llu device region): %llu demand requests, "
-		       "%llu found the page already installed\n",
+		       "%llu raced\n",
 		       (unsigned long long)uffd_faults(d), (unsigned long long)d->uffd_faults[0],
 		       (unsigned long long)d->uffd_faults[1], (unsigned long long)d->uffd_faults[2],
 		       (unsigned long long)d->uffd_reqs, (unsigned long long)d->uffd_raced);
 	else
 		printf("userfaultfd      not registered (--no-uffd)\n");
-	if (d->nlat) {
-		qsort(d->lat, d->nlat, sizeof(*d->lat), cmp_u64);
+	if (t->nlat && t->lat) {
+		qsort(t->lat, t->nlat, sizeof(*t->lat), cmp_u64);
 		printf("fault latency    p50 %.1f us, p99 %.1f us, max %.1f us over %zu exits "
 		       "(exit -> installed -> bit cleared -> re-entry)\n",
-		       d->lat[(d->nlat - 1) * 50 / 100] / 1e3, d->lat[(d->nlat - 1) * 99 / 100] / 1e3,
-		       d->lat[d->nlat - 1] / 1e3, d->nlat);
+		       t->lat[(t->nlat - 1) * 50 / 100] / 1e3, t->lat[(t->nlat - 1) * 99 / 100] / 1e3,
+		       t->lat[t->nlat - 1] / 1e3, t->nlat);
 	} else {
 		printf("fault latency    no userfault exits\n");
 	}
+	for (i = 0; i < d->nvcpus; i++) {
+		struct dvcpu *c = &d->cpus[i];
+
+		printf("vcpu %d           blocked %.1f ms on %llu userfault exits (%llu raced), "
+		       "%llu visits on the destination\n", i, ms(c->blocked_ns),
+		       (unsigned long long)c->uf_exits, (unsigned long long)c->uf_raced,
+		       (unsigned long long)(c->ports.visits - c->visits_at_resume));
+	}
+	printf("injected delay   %u us per demand request; stream ", d->hello.delay_us);
+	if (d->hello.rate_mib)
+		printf("limited to %u MiB/s\n", d->hello.rate_mib);
+	else
+		printf("not rate-limited\n");
 	printf("bytes moved      %.2f MiB (source -> destination %.2f MiB, destination -> source %.3f MiB)\n",
 	       (in + out) / 1048576.0, in / 1048576.0, out / 1048576.0);
-	printf("guest            paused at visit %llu (sweep %llu); %llu visits on the destination, "
-	       "done at +%.1f ms\n",
-	       (unsigned long long)d->visits_at_resume, (unsigned long long)d->sweeps_at_resume,
-	       (unsigned long long)(d->ports.visits - d->visits_at_resume), ms(d->t_done - t0));
+	printf("guest            paused at visit %llu; %llu visits on the destination, "
+	       "done at +%.1f ms\n", (unsigned long long)t->visits_at_resume,
+	       (unsigned long long)(t->visits - t->visits_at_resume), ms(t->t_done - t0));
 	/* The cost of postcopy to the guest: how fast it runs while pages are missing. */
-	if (d->src_warm_ns) {
+	if (t->src_warm_ns) {
 		printf("guest speed      %.0f page visits/s on the source before the pause",
-		       d->src_warm_visits / (d->src_warm_ns / 1e9));
-		if (d->visits_at_uf_off > d->visits_at_resume)
+		       t->src_warm_visits / (t->src_warm_ns / 1e9));
+		if (d->visits_at_uf_off > t->visits_at_resume && d->t_uf_off > t->t_first_run)
 			printf(", %.0f on the destination while pages were missing",
-			       (d->visits_at_uf_off - d->visits_at_resume) /
-			       ((d->t_uf_off - d->t_first_run) / 1e9));
+			       (d->visits_at_uf_off - t->visits_at_resume) /
+			       ((d->t_uf_off - t->t_first_run) / 1e9));
 		printf("\n");
 	}
 	printf("verification     %u mismatching pages during the run, %u in the final pass over "
-	       "all %llu pages; device checksum and kvmclock after resume: %s\n",
-	       d->ports.result_run, d->ports.result_final,
-	       (unsigned long long)d->hello.data_pages,
-	       !(d->probe_result & PROBE_KVMCLOCK) ? "not run" :
-	       d->probe_result & ~PROBE_KVMCLOCK ? "FAILED" : "ok");
+	       "all %llu pages; device checksum and kvmclock after resume: %d of %d vCPUs ok\n",
+	       t->result_run, t->result_final, (unsigned long long)d->hello.data_pages,
+	       t->probes_ok, d->nvcpus);
 	printf("result           %s\n", pass ? "PASS" : "FAIL");
 	fflush(stdout);
 }
@@ -833,7 +950,7 @@ static int receive_hello(struct dest *d)
 	    hl->mem_size > MAX_MEM_BYTES || hl->data_gpa != GPA_DATA ||
 	    hl->dev_gpa != hl->data_gpa + hl->data_pages * GUEST_PAGE_SIZE ||
 	    hl->dev_gpa + DEV_REGION_SIZE != hl->mem_size || !hl->every ||
-	    hl->nvcpus != 1) {
+	    !hl->nvcpus || hl->nvcpus > MAX_VCPUS || hl->data_pages < hl->nvcpus) {
 		dest_abort(d, EXIT_PROTOCOL, "protocol",
 			   "HELLO describes an impossible guest: %#llx bytes in pages of %u, data at %#llx, "
 			   "%u vCPUs", (unsigned long long)hl->mem_size, hl->page_size,
@@ -850,30 +967,36 @@ static int receive_hello(struct dest *d)
 static int receive_switchover(struct dest *d, struct pc_state *st)
 {
 	static uint8_t buf[PC_MAX_PAYLOAD];
+	bool have[MAX_VCPUS] = { false };
 	struct pc_hdr h;
 	uint32_t got;
-	int r;
+	int r, n = 0;
 
-	for (;;) {
+	while (n < d->nvcpus) {
 		r = pc_recv(&d->main, &h, buf, sizeof(buf), &got);
 		if (r) {
 			recv_failed(d, &d->main, r, &h, got);
 			return -1;
 		}
-		if (h.type == PC_STATE)
-			break;
-		if (h.type != PC_PAGE || !(h.flags & PC_PAGE_PRECOPY) || !d->hello.precopy_all) {
+		if (h.type == PC_STATE) {
+			if (h.arg >= (uint64_t)d->nvcpus || have[h.arg] ||
+			    state_decode(&st[h.arg], buf, h.len)) {
+				dest_abort(d, EXIT_PROTOCOL, "protocol",
+					   "STATE for vCPU %llu is unexpected or does not decode (%u bytes)",
+					   (unsigned long long)h.arg, h.len);
+				return -1;
+			}
+			have[h.arg] = true;
+			n++;
+			continue;
+		}
+		if (h.type != PC_PAGE || !(h.flags & PC_PAGE_PRECOPY) || !d->hello.precopy_all || n) {
 			dest_abort(d, EXIT_PROTOCOL, "protocol", "unexpected %s before STATE",
 				   pc_type_name(h.type));
 			return -1;
 		}
 		if (take_page(d, &h, buf, VIA_PRECOPY))
 			return -1;
-	}
-	if (h.arg != 0 || state_decode(st, buf, h.len)) {
-		dest_abort(d, EXIT_PROTOCOL, "protocol", "STATE for vCPU %llu does not decode (%u bytes)",
-			   (unsigned long long)h.arg, h.len);
-		return -1;
 	}
 	return 0;
 }
@@ -909,21 +1032,26 @@ int dest_main(const struct options *o)
 	struct sigaction sa = { .sa_handler = kick };	/* no SA_RESTART */
 	pthread_condattr_t ca;
 	pthread_t rx_main, rx_urgent;
-	struct pc_state st;
+	static struct pc_state st[MAX_VCPUS];
+	struct totals t;
 	uint64_t idx;
 	char why[256];
 	bool pass;
-	int r;
+	int r, i;
 
 	d->o = o;
 	d->main.fd = d->urgent.fd = -1;
-	d->ports.who = "dest";
-	d->vm.vcpu_fd = -1;
-	pthread_mutex_init(&d->lock, NULL);
 	pthread_mutex_init(&d->abort_lock, NULL);
+	pthread_mutex_init(&d->off_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cond, &ca);
+	for (i = 0; i < MAX_VCPUS; i++) {
+		d->cpus[i].d = d;
+		d->cpus[i].waiting_idx = NO_PAGE;
+		d->cpus[i].ports.who = "dest";
+		pthread_mutex_init(&d->cpus[i].lock, NULL);
+		pthread_cond_init(&d->cpus[i].cond, &ca);
+	}
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -937,6 +1065,7 @@ int dest_main(const struct options *o)
 	if (receive_hello(d))
 		return d->abort_code;
 	d->npages = d->hello.mem_size / GUEST_PAGE_SIZE;
+	d->nvcpus = d->hello.nvcpus;
 
 	/* Every page starts out missing. */
 	d->uf = calloc((d->npages + BITS_PER_LONG - 1) / BITS_PER_LONG, sizeof(unsigned long));
@@ -948,8 +1077,10 @@ int dest_main(const struct options *o)
 	for (idx = 0; idx < d->npages; idx++)
 		d->uf[idx / BITS_PER_LONG] |= 1UL << (idx % BITS_PER_LONG);
 	/* --no-userfault keeps the bitmap for bookkeeping but does not give it KVM. */
-	if (vm_create(&d->vm, d->hello.mem_size, o->no_userfault ? NULL : d->uf))
+	if (vm_create(&d->vm, d->hello.mem_size, o->no_userfault ? NULL : d->uf, d->nvcpus))
 		return EXIT_INTERNAL;
+	for (i = 0; i < d->nvcpus; i++)
+		d->cpus[i].v = &d->vm.vcpus[i];
 	/*
 	 * Register the mapping before anything can touch it, and start the
 	 * thread that serves its faults before any KVM call that might.
@@ -976,51 +1107,66 @@ int dest_main(const struct options *o)
 	}
 
 	/* Downtime: from here to the first KVM_RUN. */
-	if (receive_switchover(d, &st))
+	if (receive_switchover(d, st))
 		return d->abort_code;
-	if (vcpu_set_state(&d->vm, &st.vcpu)) {
-		dest_abort(d, EXIT_INTERNAL, "kvm", "cannot load the vCPU state");
-		return d->abort_code;
-	}
-	d->t_src_last_run = st.t_last_run_ns;
-	d->visits_at_resume = d->ports.visits = st.visits;
-	d->ports.last_progress = (uint32_t)st.visits;
-	d->sweeps_at_resume = d->ports.sweeps = st.sweeps;
-	d->src_warm_visits = st.warm_visits;
-	d->src_warm_ns = st.warm_ns;
+	for (i = 0; i < d->nvcpus; i++) {
+		struct dvcpu *c = &d->cpus[i];
 
-	d->vcpu_thread = pthread_self();
-	d->vcpu_started = true;
+		if (vcpu_set_state(c->v, &st[i].vcpu)) {
+			dest_abort(d, EXIT_INTERNAL, "kvm", "cannot load vCPU %d's state", i);
+			return d->abort_code;
+		}
+		if (st[i].t_last_run_ns > d->t_src_last_run)
+			d->t_src_last_run = st[i].t_last_run_ns;
+		c->visits_at_resume = c->ports.visits = st[i].visits;
+		c->ports.last_progress = (uint32_t)st[i].visits;
+		c->sweeps_at_resume = c->ports.sweeps = st[i].sweeps;
+		c->src_warm_visits = st[i].warm_visits;
+		c->src_warm_ns = st[i].warm_ns;
+	}
+
 	if (pthread_create(&rx_main, NULL, main_rx, d) ||
 	    pthread_create(&rx_urgent, NULL, urgent_rx, d)) {
 		dest_abort(d, EXIT_INTERNAL, "internal", "pthread_create failed");
 		return d->abort_code;
 	}
 	/* Never joined: they end on EOF or abort, and exit() ends them anyway. */
+	for (i = 0; i < d->nvcpus; i++) {
+		if (pthread_create(&d->cpus[i].thread, NULL, vcpu_loop, &d->cpus[i])) {
+			dest_abort(d, EXIT_INTERNAL, "internal", "pthread_create failed");
+			break;
+		}
+		d->cpus[i].started = true;
+	}
+	for (i = 0; i < d->nvcpus; i++)
+		if (d->cpus[i].started)
+			pthread_join(d->cpus[i].thread, NULL);
+	add_up(d, &t);
 
-	if (vcpu_loop(d)) {
+	if (aborted(d)) {
 		say_dst("stopped with %llu of %llu pages installed, after %llu userfault exits "
 			"(%llu demand requests)",
 			(unsigned long long)d->installed, (unsigned long long)d->npages,
-			(unsigned long long)d->uf_exits, (unsigned long long)d->demand_reqs);
-		return d->abort_code ? d->abort_code : EXIT_INTERNAL;
+			(unsigned long long)t.uf_exits, (unsigned long long)t.demand_reqs);
+		return d->abort_code;
 	}
 
-	pass = !d->ports.result_run && !d->ports.result_final;
-	report(d, pass && d->uf_exits >= o->min_faults && uffd_faults(d) >= o->min_uffd_faults &&
-	       (d->probe_result & PROBE_KVMCLOCK));
-	if (!(d->probe_result & PROBE_KVMCLOCK)) {
-		say_dst("error: guest: the guest never reported its probe after resuming");
+	pass = !t.result_run && !t.result_final;
+	report(d, &t, pass && t.uf_exits >= o->min_faults && uffd_faults(d) >= o->min_uffd_faults &&
+	       t.probes_run == d->nvcpus);
+	if (t.probes_run != d->nvcpus) {
+		say_dst("error: guest: %d of %d vCPUs never reported their probe after resuming",
+			d->nvcpus - t.probes_run, d->nvcpus);
 		return EXIT_GUEST;
 	}
 	if (!pass) {
 		say_dst("error: guest: the guest found %u stale or lost pages while running and %u "
-			"in its final pass", d->ports.result_run, d->ports.result_final);
+			"in its final pass", t.result_run, t.result_final);
 		return EXIT_GUEST;
 	}
-	if (d->uf_exits < o->min_faults) {
+	if (t.uf_exits < o->min_faults) {
 		say_dst("error: too-few-faults: %llu userfault exits, --min-faults wants %u: "
-			"the demand path was not exercised", (unsigned long long)d->uf_exits,
+			"the demand path was not exercised", (unsigned long long)t.uf_exits,
 			o->min_faults);
 		return EXIT_INTERNAL;
 	}

@@ -20,6 +20,10 @@
  * (zero) or stale (an older generation) in the migrated memory cannot
  * verify by accident.
  *
+ * Every vCPU runs this on its own contiguous part of the working set, with
+ * its own stack and no shared variables: the program has no writable
+ * globals, everything lives in a struct part on the vCPU's stack.
+ *
  * Every `every` visits the guest reports progress (OUT) and asks the VMM
  * whether to finish (IN).  On CMD_FINISH it reads every page once more,
  * reports the mismatch counts and halts.
@@ -40,7 +44,7 @@ typedef unsigned long u64;
 typedef unsigned int u32;
 typedef unsigned short u16;
 
-/* Entry: the VMM sets rsp (16-byte aligned) and rdi, rsi, rdx, rcx. */
+/* Entry: the VMM sets rsp (16-byte aligned) and rdi, rsi, rdx, rcx, r8, r9. */
 asm(".section .text.entry, \"ax\"\n"
     ".globl _start\n"
     "_start:\n"
@@ -49,7 +53,18 @@ asm(".section .text.entry, \"ax\"\n"
     "	jmp 1b\n"
     ".previous\n");
 
-static u64 seed, npages, perm_mask, perm_shift, data_base, dev_base;
+
+/* One vCPU's part of the working set, and its device pages. */
+struct part {
+	u64 seed;
+	u64 first, n;		/* global index of the first page, page count */
+	u64 perm_mask, perm_shift;
+	u64 data_base;		/* gpa of global page 0 */
+	u64 dev_base;		/* the device region */
+	u64 vdev;		/* this vCPU's descriptor/result/pvclock pages */
+	u64 probe_seq;
+	u32 reports;
+};
 
 static inline void outl(u16 port, u32 val)
 {
@@ -85,9 +100,10 @@ static u64 mix(u64 z)
 	return z ^ (z >> 31);
 }
 
-static u64 page_seed(u64 i, u64 gen)
+/* The stream of global page i, generation gen. */
+static u64 page_seed(const struct part *g, u64 i, u64 gen)
 {
-	u64 s = mix(seed ^ mix(i << 32 | (gen & 0xffffffff)));
+	u64 s = mix(g->seed ^ mix(i << 32 | (gen & 0xffffffff)));
 
 	return s ? s : 1;	/* xorshift must not start at 0 */
 }
@@ -107,45 +123,44 @@ static inline u64 header(u64 i, u64 gen)
 	return gen << 32 | i;
 }
 
-static u64 *page(u64 i)
+/* Page k of this part (global page first + k). */
+static u64 *page(const struct part *g, u64 k)
 {
-	return (u64 *)(data_base + i * GUEST_PAGE_SIZE);
+	return (u64 *)(g->data_base + (g->first + k) * GUEST_PAGE_SIZE);
 }
 
 /*
- * A bijection of [0, npages): a bijection f of [0, 2^m) (odd multipliers and
+ * A bijection of [0, n): a bijection f of [0, 2^m) (odd multipliers and
  * an xor-shift are each invertible mod 2^m), applied again while the result
- * lands outside [0, npages) ("cycle walking").  Scattered enough that the
+ * lands outside [0, n) ("cycle walking").  Scattered enough that the
  * guest's accesses don't follow the order the source streams pages in.
  */
-static u64 perm(u64 k)
+static u64 perm(const struct part *g, u64 k)
 {
 	u64 x = k;
 
 	do {
-		x = (x * 0x5851f42d4c957f2dUL + 0x14057b7ef767814fUL) & perm_mask;
-		x ^= x >> perm_shift;
-		x = (x * 0x2545f4914f6cdd1dUL) & perm_mask;
-	} while (x >= npages);
+		x = (x * 0x5851f42d4c957f2dUL + 0x14057b7ef767814fUL) & g->perm_mask;
+		x ^= x >> g->perm_shift;
+		x = (x * 0x2545f4914f6cdd1dUL) & g->perm_mask;
+	} while (x >= g->n);
 	return x;
 }
 
-static u32 reports;
-
-static void report(u64 i, u64 want, u64 found)
+static void report(struct part *g, u64 i, u64 want, u64 found)
 {
-	if (reports >= MISMATCH_REPORTS)
+	if (g->reports >= MISMATCH_REPORTS)
 		return;
-	reports++;
+	g->reports++;
 	outl(PORT_MISMATCH_PAGE, i);
 	outl(PORT_MISMATCH_EXPECT, want);
 	outl(PORT_MISMATCH_GEN, found >> 32);
 	outl(PORT_MISMATCH_INDEX, found & 0xffffffff);
 }
 
-static void fill(u64 i, u64 gen)
+static void fill(const struct part *g, u64 k, u64 gen)
 {
-	u64 *p = page(i), x = page_seed(i, gen);
+	u64 *p = page(g, k), i = g->first + k, x = page_seed(g, i, gen);
 	int j;
 
 	p[0] = header(i, gen);
@@ -153,25 +168,26 @@ static void fill(u64 i, u64 gen)
 		p[j] = next(&x);
 }
 
-/* Check that page i holds generation gen; 1 if it doesn't. */
-static int check(u64 i, u64 gen)
+/* Check that page k holds generation gen; 1 if it doesn't. */
+static int check(struct part *g, u64 k, u64 gen)
 {
-	const volatile u64 *p = page(i);
-	u64 x = page_seed(i, gen), bad = p[0] ^ header(i, gen);
+	const volatile u64 *p = page(g, k);
+	u64 i = g->first + k, x = page_seed(g, i, gen), bad = p[0] ^ header(i, gen);
 	int j;
 
 	for (j = 1; j < GUEST_PAGE_SIZE / 8; j++)
 		bad |= p[j] ^ next(&x);
 	if (bad)
-		report(i, gen, p[0]);
+		report(g, i, gen, p[0]);
 	return bad != 0;
 }
 
-/* Check that page i holds gen and rewrite it with gen + 1, in one pass. */
-static int visit(u64 i, u64 gen)
+/* Check that page k holds gen and rewrite it with gen + 1, in one pass. */
+static int visit(struct part *g, u64 k, u64 gen)
 {
-	volatile u64 *p = page(i);
-	u64 old = page_seed(i, gen), new = page_seed(i, gen + 1);
+	volatile u64 *p = page(g, k);
+	u64 i = g->first + k;
+	u64 old = page_seed(g, i, gen), new = page_seed(g, i, gen + 1);
 	u64 found = p[0], bad = found ^ header(i, gen);
 	int j;
 
@@ -181,55 +197,56 @@ static int visit(u64 i, u64 gen)
 		p[j] = next(&new);
 	}
 	if (bad)
-		report(i, gen, found);
+		report(g, i, gen, found);
 	return bad != 0;
 }
 
-/* The doorbell buffer: page j holds the stream of page_seed(DEV_BUF_INDEX + j, 0). */
-static void fill_dev_buffer(void)
+/*
+ * The doorbell buffer: page j holds the stream of page_seed(DEV_BUF_INDEX + j,
+ * 0).  Every vCPU writes it, the same bytes, so that none depends on another.
+ */
+static void fill_dev_buffer(const struct part *g)
 {
 	u64 j, w, x;
 
 	for (j = 0; j < DEV_BUF_PAGES; j++) {
-		volatile u64 *p = (u64 *)(dev_base + DEV_BUF + j * GUEST_PAGE_SIZE);
+		volatile u64 *p = (u64 *)(g->dev_base + DEV_BUF + j * GUEST_PAGE_SIZE);
 
-		x = page_seed(DEV_BUF_INDEX + j, 0);
+		x = page_seed(g, DEV_BUF_INDEX + j, 0);
 		for (w = 0; w < GUEST_PAGE_SIZE / 8; w++)
 			p[w] = next(&x);
 	}
 }
 
-static u64 dev_expected_sum(void)
+static u64 dev_expected_sum(const struct part *g)
 {
 	u64 j, w, x, s = DEV_SUM_INIT;
 
 	for (j = 0; j < DEV_BUF_PAGES; j++) {
-		x = page_seed(DEV_BUF_INDEX + j, 0);
+		x = page_seed(g, DEV_BUF_INDEX + j, 0);
 		for (w = 0; w < GUEST_PAGE_SIZE / 8; w++)
 			s = dev_sum_step(s, next(&x));
 	}
 	return s;
 }
 
-static u64 probe_seq;
-
 /* Ring the doorbell: the VMM checksums the buffer and writes the sum back. */
-static u32 probe_device(void)
+static u32 probe_device(struct part *g)
 {
-	volatile u64 *desc = (u64 *)(dev_base + DEV_DESC);
-	volatile u64 *res = (u64 *)(dev_base + DEV_RESULT);
+	volatile u64 *desc = (u64 *)(g->vdev + DEV_DESC);
+	volatile u64 *res = (u64 *)(g->vdev + DEV_RESULT);
 	u32 bad = 0;
 
-	probe_seq++;
+	g->probe_seq++;
 	desc[DESC_W_MAGIC] = DESC_MAGIC;
-	desc[DESC_W_SEQ] = probe_seq;
-	desc[DESC_W_BUF] = dev_base + DEV_BUF;
+	desc[DESC_W_SEQ] = g->probe_seq;
+	desc[DESC_W_BUF] = g->dev_base + DEV_BUF;
 	desc[DESC_W_PAGES] = DEV_BUF_PAGES;
-	desc[DESC_W_RESULT] = dev_base + DEV_RESULT;
-	outl(PORT_DOORBELL, dev_base + DEV_DESC);
-	if (res[RES_W_SEQ] != probe_seq)
+	desc[DESC_W_RESULT] = g->vdev + DEV_RESULT;
+	outl(PORT_DOORBELL, g->vdev + DEV_DESC);
+	if (res[RES_W_SEQ] != g->probe_seq)
 		bad |= PROBE_DEVICE_SEQ;
-	if (res[RES_W_SUM] != dev_expected_sum())
+	if (res[RES_W_SUM] != dev_expected_sum(g))
 		bad |= PROBE_DEVICE_SUM;
 	return bad;
 }
@@ -264,9 +281,9 @@ static u64 pvclock_scale(u64 delta, u32 mul, signed char shift)
 /* kvmclock time now, or 0 with *bad set if the page does not hold a clock. */
 static u64 pvclock_read(volatile struct pvclock *pv, u32 *bad)
 {
-	u64 ts, sys;
-	u32 v, mul;
-	signed char shift;
+	u64 ts = 0, sys = 0;
+	u32 v = 0, mul = 0;
+	signed char shift = 0;
 	int tries;
 
 	for (tries = 0; tries < 1000; tries++) {
@@ -291,14 +308,14 @@ static u64 pvclock_read(volatile struct pvclock *pv, u32 *bad)
 	return sys + pvclock_scale(rdtsc() - ts, mul, shift);
 }
 
-/* Turn kvmclock on at a page of the device region; KVM writes the page. */
-static u32 probe_kvmclock(void)
+/* Turn kvmclock on at this vCPU's pvclock page; KVM writes the page. */
+static u32 probe_kvmclock(const struct part *g)
 {
-	volatile struct pvclock *pv = (struct pvclock *)(dev_base + DEV_PVCLOCK);
+	volatile struct pvclock *pv = (struct pvclock *)(g->vdev + DEV_PVCLOCK);
 	u64 t1, t2 = 0, spin;
 	u32 bad = 0;
 
-	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (dev_base + DEV_PVCLOCK) | 1);
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (g->vdev + DEV_PVCLOCK) | 1);
 	t1 = pvclock_read(pv, &bad);
 	for (spin = 0; !bad && spin < 1000000 && t2 <= t1; spin++)
 		t2 = pvclock_read(pv, &bad);
@@ -308,34 +325,43 @@ static u32 probe_kvmclock(void)
 	return bad;
 }
 
-void gmain(u64 base, u64 n, u64 s, u64 every);
+void gmain(u64 base, u64 total, u64 s, u64 every, u64 vcpu, u64 nvcpus);
 
-void gmain(u64 base, u64 n, u64 s, u64 every)
+/*
+ * base: gpa of the working set, total: its pages, s: the seed, every: the
+ * progress interval; this is vCPU `vcpu` of `nvcpus`.
+ */
+void gmain(u64 base, u64 total, u64 s, u64 every, u64 vcpu, u64 nvcpus)
 {
+	struct part part, *g = &part;
 	u64 sweep = 0, k = 0, visits = 0, i, j;
 	u32 run_bad = 0, final_bad = 0, cmd;
 	int m = 0;
 
-	data_base = base;
-	npages = n;
-	seed = s;
-	dev_base = base + n * GUEST_PAGE_SIZE;
-	while ((1UL << m) < n)
+	g->seed = s;
+	g->first = total * vcpu / nvcpus;
+	g->n = total * (vcpu + 1) / nvcpus - g->first;
+	g->data_base = base;
+	g->dev_base = base + total * GUEST_PAGE_SIZE;
+	g->vdev = g->dev_base + vcpu * DEV_VCPU_STRIDE;
+	g->probe_seq = 0;
+	g->reports = 0;
+	while ((1UL << m) < g->n)
 		m++;
-	perm_mask = (1UL << m) - 1;
-	perm_shift = m / 2 + 1;
+	g->perm_mask = (1UL << m) - 1;
+	g->perm_shift = m / 2 + 1;
 
-	for (i = 0; i < n; i++)
-		fill(i, 0);
-	fill_dev_buffer();
-	outl(PORT_INIT_DONE, n);
+	for (i = 0; i < g->n; i++)
+		fill(g, i, 0);
+	fill_dev_buffer(g);
+	outl(PORT_INIT_DONE, g->n);
 	/* The device works before the migration too. */
-	outl(PORT_PROBE, probe_device());
+	outl(PORT_PROBE, probe_device(g));
 
 	for (;;) {
-		run_bad += visit(perm(k), sweep);
+		run_bad += visit(g, perm(g, k), sweep);
 		visits++;
-		if (++k == n) {
+		if (++k == g->n) {
 			k = 0;
 			sweep++;
 			outl(PORT_SWEEP, sweep);
@@ -346,14 +372,14 @@ void gmain(u64 base, u64 n, u64 s, u64 every)
 			if (cmd == CMD_FINISH)
 				break;
 			if (cmd == CMD_PROBE)
-				outl(PORT_PROBE, probe_device() | probe_kvmclock() | PROBE_KVMCLOCK);
+				outl(PORT_PROBE, probe_device(g) | probe_kvmclock(g) | PROBE_KVMCLOCK);
 		}
 	}
 
 	/* Final pass: read every page back, change nothing. */
-	reports = 0;
-	for (j = 0; j < n; j++)
-		final_bad += check(perm(j), j < k ? sweep + 1 : sweep);
+	g->reports = 0;
+	for (j = 0; j < g->n; j++)
+		final_bad += check(g, perm(g, j), j < k ? sweep + 1 : sweep);
 	outl(PORT_RESULT_RUN, run_bad);
 	outl(PORT_RESULT_FINAL, final_bad);
 	outl(PORT_DONE, 0);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvm.c: VM and vCPU setup helpers.  One VM, one vCPU, one memslot at gpa 0
+ * kvm.c: VM and vCPU setup helpers.  One VM, its vCPUs, one memslot at gpa 0
  * backed by guest_memfd that the VMM maps (GUEST_MEMFD_FLAG_MMAP) and that
  * starts out shared (GUEST_MEMFD_FLAG_INIT_SHARED), on the default VM type:
  * guest memory with no userspace mapping of its own, which is exactly what
@@ -90,7 +90,7 @@ out:
 	return ret;
 }
 
-static int set_host_cpuid(struct vm *vm)
+static int set_host_cpuid(struct vm *vm, struct vcpu *vcpu)
 {
 	struct kvm_cpuid2 *cpuid = NULL;
 	int nent = 64, r;
@@ -111,7 +111,7 @@ static int set_host_cpuid(struct vm *vm)
 		}
 		nent *= 2;
 	}
-	r = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid);
+	r = ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
 	free(cpuid);
 	return r ? fail("KVM_SET_CPUID2") : 0;
 }
@@ -133,16 +133,22 @@ static int set_region(struct vm *vm, uint32_t flags)
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION2, &r);
 }
 
-int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap)
+int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap, int nvcpus)
 {
 	struct kvm_create_guest_memfd gmem = {
 		.size = mem_size,
 		.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
 	};
-	int size;
+	int size, i;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = vm->gmem_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->gmem_fd = -1;
+	for (i = 0; i < MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
+	if (nvcpus < 1 || nvcpus > MAX_VCPUS) {
+		say("kvm", "%d vCPUs: between 1 and %d", nvcpus, MAX_VCPUS);
+		return -1;
+	}
 	vm->mem_size = mem_size;
 	vm->uf_bitmap = uf_bitmap;
 
@@ -174,29 +180,41 @@ int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap)
 		return fail(uf_bitmap ? "KVM_SET_USER_MEMORY_REGION2 (guest_memfd, USERFAULT)"
 				      : "KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
 
-	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0)
-		return fail("KVM_CREATE_VCPU");
 	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run))
 		return fail("KVM_GET_VCPU_MMAP_SIZE");
-	vm->run_size = size;
-	vm->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED) {
-		vm->run = NULL;
-		return fail("mmap kvm_run");
+	for (i = 0; i < nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->index = i;
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, i);
+		if (v->fd < 0)
+			return fail("KVM_CREATE_VCPU");
+		vm->nvcpus = i + 1;
+		v->run_size = size;
+		v->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			return fail("mmap kvm_run");
+		}
+		if (set_host_cpuid(vm, v))
+			return -1;
 	}
-	return set_host_cpuid(vm);
+	return 0;
 }
 
 void vm_destroy(struct vm *vm)
 {
-	if (vm->run)
-		munmap(vm->run, vm->run_size);
+	int i;
+
+	for (i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i].run)
+			munmap(vm->vcpus[i].run, vm->vcpus[i].run_size);
+		if (vm->vcpus[i].fd >= 0)
+			close(vm->vcpus[i].fd);
+	}
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
-	if (vm->vcpu_fd >= 0)
-		close(vm->vcpu_fd);
 	if (vm->gmem_fd >= 0)
 		close(vm->gmem_fd);
 	if (vm->vm_fd >= 0)
@@ -252,7 +270,16 @@ static void write_page_tables(struct vm *vm)
 		pd[i] = ((uint64_t)i << 21) | PTE_P | PTE_RW | PTE_PS;
 }
 
-int vcpu_setup_long_mode(struct vm *vm, uint64_t rip, uint64_t rsp, const uint64_t args[4])
+int vm_write_boot_tables(struct vm *vm)
+{
+	if (vm->mem_size < GPA_DATA)
+		return -1;
+	write_gdt(vm);
+	write_page_tables(vm);
+	return 0;
+}
+
+int vcpu_setup_long_mode(struct vcpu *vcpu, uint64_t rip, uint64_t rsp, const uint64_t args[6])
 {
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = SEL_CODE,
@@ -269,12 +296,7 @@ int vcpu_setup_long_mode(struct vm *vm, uint64_t rip, uint64_t rsp, const uint64
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
-	if (vm->mem_size < GPA_DATA)
-		return -1;
-	write_gdt(vm);
-	write_page_tables(vm);
-
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs))
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
 		return fail("KVM_GET_SREGS");
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
@@ -290,7 +312,7 @@ int vcpu_setup_long_mode(struct vm *vm, uint64_t rip, uint64_t rsp, const uint64
 	sregs.cr3 = GPA_PML4;
 	sregs.cr4 = X86_CR4_PAE;
 	sregs.efer = EFER_LME | EFER_LMA;
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs))
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs))
 		return fail("KVM_SET_SREGS");
 
 	memset(&regs, 0, sizeof(regs));
@@ -301,7 +323,9 @@ int vcpu_setup_long_mode(struct vm *vm, uint64_t rip, uint64_t rsp, const uint64
 	regs.rsi = args[1];
 	regs.rdx = args[2];
 	regs.rcx = args[3];
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs))
+	regs.r8 = args[4];
+	regs.r9 = args[5];
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs))
 		return fail("KVM_SET_REGS");
 	return 0;
 }
@@ -313,26 +337,26 @@ struct msr_list {
 
 static const uint32_t state_msrs[VCPU_STATE_MSRS] = { MSR_IA32_TSC, MSR_IA32_CR_PAT };
 
-int vcpu_get_state(struct vm *vm, struct vcpu_state *st)
+int vcpu_get_state(struct vcpu *vcpu, struct vcpu_state *st)
 {
 	struct msr_list msrs;
 	int i;
 
 	memset(st, 0, sizeof(*st));
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &st->regs))
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &st->regs))
 		return fail("KVM_GET_REGS");
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &st->sregs))
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &st->sregs))
 		return fail("KVM_GET_SREGS");
-	if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &st->fpu))
+	if (ioctl(vcpu->fd, KVM_GET_FPU, &st->fpu))
 		return fail("KVM_GET_FPU");
-	if (ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &st->events))
+	if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &st->events))
 		return fail("KVM_GET_VCPU_EVENTS");
 
 	memset(&msrs, 0, sizeof(msrs));
 	msrs.hdr.nmsrs = VCPU_STATE_MSRS;
 	for (i = 0; i < VCPU_STATE_MSRS; i++)
 		msrs.entries[i].index = state_msrs[i];
-	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, &msrs) != VCPU_STATE_MSRS)
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &msrs) != VCPU_STATE_MSRS)
 		return fail("KVM_GET_MSRS");
 	for (i = 0; i < VCPU_STATE_MSRS; i++) {
 		st->msrs[i].index = msrs.entries[i].index;
@@ -341,7 +365,7 @@ int vcpu_get_state(struct vm *vm, struct vcpu_state *st)
 	return 0;
 }
 
-int vcpu_set_state(struct vm *vm, const struct vcpu_state *st)
+int vcpu_set_state(struct vcpu *vcpu, const struct vcpu_state *st)
 {
 	struct kvm_vcpu_events events = st->events;
 	struct kvm_sregs sregs = st->sregs;
@@ -351,11 +375,11 @@ int vcpu_set_state(struct vm *vm, const struct vcpu_state *st)
 	int i;
 
 	/* sregs first: regs and the rest are interpreted in its mode. */
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs))
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs))
 		return fail("KVM_SET_SREGS");
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs))
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs))
 		return fail("KVM_SET_REGS");
-	if (ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu))
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu))
 		return fail("KVM_SET_FPU");
 
 	memset(&msrs, 0, sizeof(msrs));
@@ -364,20 +388,20 @@ int vcpu_set_state(struct vm *vm, const struct vcpu_state *st)
 		msrs.entries[i].index = st->msrs[i].index;
 		msrs.entries[i].data = st->msrs[i].data;
 	}
-	if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, &msrs) != VCPU_STATE_MSRS)
+	if (ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) != VCPU_STATE_MSRS)
 		return fail("KVM_SET_MSRS");
-	if (ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &events))
+	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events))
 		return fail("KVM_SET_VCPU_EVENTS");
 	return 0;
 }
 
-int vcpu_complete_pending(struct vm *vm)
+int vcpu_complete_pending(struct vcpu *vcpu)
 {
 	int r;
 
-	vm->run->immediate_exit = 1;
-	r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
-	vm->run->immediate_exit = 0;
+	vcpu->run->immediate_exit = 1;
+	r = ioctl(vcpu->fd, KVM_RUN, 0);
+	vcpu->run->immediate_exit = 0;
 	if (r == -1 && errno == EINTR)
 		return 0;
 	if (r == 0)
@@ -401,14 +425,14 @@ void io_in_answer(struct kvm_run *run, uint32_t val)
 	memcpy(p, &val, run->io.size <= 4 ? run->io.size : 4);
 }
 
-void vcpu_dump(struct vm *vm, const char *who)
+void vcpu_dump(struct vcpu *vcpu, const char *who)
 {
 	struct kvm_vcpu_events ev;
 	struct kvm_sregs s;
 	struct kvm_regs r;
 
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) ||
-	    ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev)) {
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) || ioctl(vcpu->fd, KVM_GET_SREGS, &s) ||
+	    ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev)) {
 		say(who, "cannot read the vCPU registers: %s", strerror(errno));
 		return;
 	}

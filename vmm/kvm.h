@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kvm.h: a VM with one vCPU and one memslot of guest_memfd memory at gpa 0,
+ * kvm.h: a VM with some vCPUs and one memslot of guest_memfd memory at gpa 0,
  * optionally under KVM Userfault; long-mode setup; vCPU state save/restore.
  */
 #ifndef VMM_KVM_H
@@ -11,10 +11,19 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
-struct vm {
-	int kvm_fd, vm_fd, vcpu_fd, gmem_fd;
+#define MAX_VCPUS 8
+
+struct vcpu {
+	int fd;
+	int index;
 	struct kvm_run *run;
 	size_t run_size;
+};
+
+struct vm {
+	int kvm_fd, vm_fd, gmem_fd;
+	int nvcpus;
+	struct vcpu vcpus[MAX_VCPUS];
 	uint8_t *mem;			/* the guest_memfd mmap: gpa 0 .. mem_size */
 	uint64_t mem_size;
 	unsigned long *uf_bitmap;	/* the userfault bitmap, or NULL */
@@ -50,32 +59,36 @@ int kvm_probe(bool need_userfault, char *why, size_t len);
 
 /*
  * Create the VM, its guest_memfd and memslot 0 covering [0, mem_size), and
- * vCPU 0 with the host's CPUID.  With a bitmap, the slot is created with
- * KVM_MEM_USERFAULT.  Returns 0 or -1 (after printing why).
+ * nvcpus vCPUs with the host's CPUID.  With a bitmap, the slot is created
+ * with KVM_MEM_USERFAULT.  Returns 0 or -1 (after printing why).
  */
-int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap);
+int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap, int nvcpus);
 void vm_destroy(struct vm *vm);
 
 /* Flags-only KVM_SET_USER_MEMORY_REGION2: KVM_MEM_USERFAULT on or off. */
 int vm_set_userfault(struct vm *vm, bool on);
 
 /*
- * Write the GDT/TSS and identity page tables (layout.h) into guest memory
- * and put the vCPU in 64-bit mode at rip with the given stack and the first
- * four SysV argument registers.
+ * Write the GDT/TSS and identity page tables (layout.h) into guest memory,
+ * once per VM.
  */
-int vcpu_setup_long_mode(struct vm *vm, uint64_t rip, uint64_t rsp,
-			 const uint64_t args[4]);
+int vm_write_boot_tables(struct vm *vm);
+/*
+ * Put a vCPU in 64-bit mode at rip with the given stack and the six SysV
+ * argument registers.
+ */
+int vcpu_setup_long_mode(struct vcpu *vcpu, uint64_t rip, uint64_t rsp,
+			 const uint64_t args[6]);
 
-int vcpu_get_state(struct vm *vm, struct vcpu_state *st);
-int vcpu_set_state(struct vm *vm, const struct vcpu_state *st);
+int vcpu_get_state(struct vcpu *vcpu, struct vcpu_state *st);
+int vcpu_set_state(struct vcpu *vcpu, const struct vcpu_state *st);
 
 /*
  * Complete an exit that KVM only finishes on the next KVM_RUN (PIO, MMIO),
  * without running a guest instruction: KVM_RUN with immediate_exit set.
  * Needed before saving state of a vCPU that stopped at KVM_EXIT_IO.
  */
-int vcpu_complete_pending(struct vm *vm);
+int vcpu_complete_pending(struct vcpu *vcpu);
 
 /* The value of a 32-bit OUT, and the answer to a 32-bit IN. */
 uint32_t io_out_value(const struct kvm_run *run);
@@ -84,6 +97,6 @@ void io_in_answer(struct kvm_run *run, uint32_t val);
 const char *exit_reason_name(uint32_t reason);
 
 /* Print the vCPU's registers: for a guest that stopped where it should not. */
-void vcpu_dump(struct vm *vm, const char *who);
+void vcpu_dump(struct vcpu *vcpu, const char *who);
 
 #endif

@@ -11,10 +11,12 @@
  *   0x002000  PML4     \
  *   0x003000  PDPT      } identity map of the first 1 GiB with 2 MiB pages
  *   0x004000  PD       /
- *   0x005000  stack, growing down from 0x10000
+ *   0x005000  stacks, one page per vCPU, vCPU v's growing down from
+ *            0x10000 - v * GUEST_STACK_SIZE
  *   0x010000  guest image: code, rodata, data, bss (at most 64 KiB)
  *   0x020000  unused up to 2 MiB (zero pages)
- *   0x200000  the working set: DATA_PAGES pages of pseudo-random data
+ *   0x200000  the working set: DATA_PAGES pages of pseudo-random data,
+ *            split into one contiguous part per vCPU
  *   then      the device region, DEV_REGION_SIZE bytes (DEV_* below)
  *
  * Nothing is sent ahead of the vCPU state: every page, the page tables and
@@ -32,17 +34,20 @@
 #define GPA_PD			0x4000
 #define GPA_STACK_LOW		0x5000
 #define GPA_STACK_TOP		0x10000
+#define GUEST_STACK_SIZE	0x1000
 #define GPA_IMAGE		0x10000
 #define GUEST_IMAGE_MAX		0x10000
 #define GPA_DATA		0x200000
 
 /*
- * The device region, right after the working set (at gpa `dev`):
- *   dev + DEV_DESC     the doorbell's descriptor, written by the guest
- *   dev + DEV_RESULT   the device's answer, written by the VMM
- *   dev + DEV_PVCLOCK  kvmclock's pvclock_vcpu_time_info, written by KVM
- *   dev + DEV_BUF      DEV_BUF_PAGES of data the guest writes on the source
- *                      and the VMM reads on the destination
+ * The device region, right after the working set (at gpa `dev`); per vCPU v,
+ * at dev + v * DEV_VCPU_STRIDE:
+ *   + DEV_DESC         the doorbell's descriptor, written by the guest
+ *   + DEV_RESULT       the device's answer, written by the VMM
+ *   + DEV_PVCLOCK      kvmclock's pvclock_vcpu_time_info, written by KVM
+ * and, shared, at dev + DEV_BUF:
+ *   DEV_BUF_PAGES of data every vCPU writes (the same bytes) on the source
+ *   and the VMM reads on the destination
  * On the destination the guest rings the doorbell and turns kvmclock on
  * right after it resumed, so that the VMM and KVM access pages there that
  * have not arrived yet: userfaultfd must hold those accesses back.
@@ -50,9 +55,10 @@
 #define DEV_DESC		0x0000
 #define DEV_RESULT		0x1000
 #define DEV_PVCLOCK		0x2000
-#define DEV_BUF			0x3000
+#define DEV_VCPU_STRIDE		0x3000
+#define DEV_BUF			0x18000		/* MAX_VCPUS (8) strides */
 #define DEV_BUF_PAGES		8
-#define DEV_REGION_SIZE		0x10000
+#define DEV_REGION_SIZE		0x20000
 
 /* Descriptor (u64 words at dev + DEV_DESC) and result (at dev + DEV_RESULT). */
 #define DESC_MAGIC		0x4c4c45422d564544ULL	/* "DEV-BELL" */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kvm.h"
 #include "layout.h"
 #include "vmm.h"
 
@@ -33,6 +34,7 @@ static const struct opt {
 	{ "delay-us", 1, S, "US    source: sleep US before answering each demand request" },
 	{ "rate", 1, S, "MIB       source: stream at most MIB MiB/s (default: no limit)" },
 	{ "warmup", 1, S, "PCT     source: migrate after PCT % of a sweep past the fill (150)" },
+	{ "vcpus", 1, S, "N        vCPUs, each verifying its own part (default: one per online CPU)" },
 	{ "every", 1, S, "N        guest: report progress every N page visits (128)" },
 	{ "seed", 1, S, "N         seed of the guest's page contents" },
 	{ "precopy-all", 0, S, "   stop-and-copy: send every page before resuming (baseline)" },
@@ -113,6 +115,7 @@ static void set(struct options *o, const char *name, const char *arg)
 	else if (!strcmp(name, "delay-us")) o->delay_us = number(name, arg, 10000000);
 	else if (!strcmp(name, "rate")) o->rate_mib = number(name, arg, 1000000);
 	else if (!strcmp(name, "warmup")) o->warmup_pct = number(name, arg, 100000);
+	else if (!strcmp(name, "vcpus")) o->vcpus = number(name, arg, MAX_VCPUS);
 	else if (!strcmp(name, "every")) o->every = number(name, arg, 1U << 30);
 	else if (!strcmp(name, "seed")) o->seed = number(name, arg, ULONG_MAX);
 	else if (!strcmp(name, "post-sweeps")) o->post_sweeps = number(name, arg, 1000);

@@ -40,18 +40,42 @@
 /* The guest program, linked in by build-vmm.sh (ld -r -b binary). */
 extern const uint8_t _binary_guest_bin_start[], _binary_guest_bin_end[];
 
+struct source;
+
+/* One vCPU on this side: its thread runs the guest until the pause. */
+struct svcpu {
+	struct source *s;
+	struct vcpu *v;
+	struct guest_ports ports;
+	pthread_t thread;
+	uint64_t t_last;		/* its last KVM_RUN return */
+	uint64_t t_warm_ns;		/* from the end of its fill to the pause */
+	int error;
+};
+
+#define DEMAND_WORKERS	4
+
 struct source {
 	const struct options *o;
 	struct vm vm;
+	int nvcpus;
+	struct svcpu cpus[MAX_VCPUS];
+	bool pause;			/* set once: every vCPU stops */
+	int ready;			/* vCPUs past their fill and first probe */
 	struct pc_chan main, urgent;
-	struct guest_ports ports;
 	uint64_t npages;		/* guest memory, in pages */
 	uint64_t data_pages;		/* the working set, in pages */
 	uint8_t *sent;			/* per page: already on its way */
 	uint64_t stream_pages, stream_zero, precopy_pages;
 	uint64_t demand_pages;
-	int demand_error;		/* set by the demand thread when it fails */
-	uint64_t t_warm_ns;		/* from the fill's end to the pause */
+	int demand_error;		/* set by the demand threads when they fail */
+
+	/* Demand requests, received by one thread, served by DEMAND_WORKERS. */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	uint64_t *queue;		/* ring of gpas, npages long */
+	uint64_t qhead, qtail;
+	bool qdone;
 };
 
 static void say_src(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -95,101 +119,164 @@ static bool claim(struct source *s, uint64_t idx)
 static int setup_guest(struct source *s)
 {
 	size_t size = _binary_guest_bin_end - _binary_guest_bin_start;
-	uint64_t args[4] = {
-		GPA_DATA, s->data_pages, s->o->seed, s->o->every,
-	};
+	int i;
 
 	if (size > GUEST_IMAGE_MAX) {
 		say_src("guest image is %zu bytes, more than %u", size, GUEST_IMAGE_MAX);
 		return -1;
 	}
 	memcpy(s->vm.mem + GPA_IMAGE, _binary_guest_bin_start, size);
-	return vcpu_setup_long_mode(&s->vm, GPA_IMAGE, GPA_STACK_TOP, args);
+	if (vm_write_boot_tables(&s->vm))
+		return -1;
+	for (i = 0; i < s->nvcpus; i++) {
+		uint64_t args[6] = {
+			GPA_DATA, s->data_pages, s->o->seed, s->o->every, i, s->nvcpus,
+		};
+
+		if (vcpu_setup_long_mode(&s->vm.vcpus[i], GPA_IMAGE,
+					 GPA_STACK_TOP - i * GUEST_STACK_SIZE, args))
+			return -1;
+	}
+	return 0;
+}
+
+static void kick(int sig)
+{
+	(void)sig;	/* only here to make KVM_RUN return EINTR */
+}
+
+/* Stop every vCPU: each completes its last exit and saves nothing more. */
+static void pause_all(struct source *s)
+{
+	int i;
+
+	__atomic_store_n(&s->pause, true, __ATOMIC_SEQ_CST);
+	for (i = 0; i < s->nvcpus; i++) {
+		/* immediate_exit covers a kick that lands before KVM_RUN. */
+		__atomic_store_n(&s->cpus[i].v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (!pthread_equal(pthread_self(), s->cpus[i].thread))
+			pthread_kill(s->cpus[i].thread, SIGUSR1);
+	}
 }
 
 /*
- * Run the guest until it has done warmup_pct % of a sweep after filling its
- * working set, and stop it at a progress report.  *t_last is when the last
- * KVM_RUN that executed guest code returned: the guest's last instruction
- * on this side.
+ * A vCPU thread: run the guest until the pause.  vCPU 0 decides when: once
+ * every vCPU has filled its part and probed the device, and vCPU 0 has done
+ * warmup_pct % of a sweep of its part since its fill.  The
+ * guest's progress (sweep, position) lives in its registers and stack, so
+ * a vCPU may stop anywhere; an exit being handled is completed first
+ * (KVM_RUN with immediate_exit), so the saved rip is past it.  t_last is
+ * when the last KVM_RUN that executed guest code returned.
  */
-static int run_until_pause(struct source *s, uint64_t *t_last)
+static void *svcpu_run(void *arg)
 {
-	struct kvm_run *run = s->vm.run;
-	uint64_t target = s->data_pages * s->o->warmup_pct / 100;
+	struct svcpu *c = arg;
+	struct source *s = c->s;
+	struct kvm_run *run = c->v->run;
+	uint64_t part = s->data_pages / s->nvcpus;
+	uint64_t target = part * s->o->warmup_pct / 100;
 	uint64_t t0 = now_ns(), t;
+	char why[256];
 
 	if (!target)
 		target = 1;
 	for (;;) {
-		int r = ioctl(s->vm.vcpu_fd, KVM_RUN, 0);
+		int r;
 
+		if (__atomic_load_n(&s->pause, __ATOMIC_SEQ_CST))
+			break;
+		r = ioctl(c->v->fd, KVM_RUN, 0);
 		t = now_ns();
+		if (r < 0 && errno == EINTR)
+			continue;
+		c->t_last = t;
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			say_src("KVM_RUN: %s (exit reason %u)", strerror(errno), run->exit_reason);
-			return -1;
+			say_src("vcpu %d: KVM_RUN: %s (exit reason %u)", c->v->index, strerror(errno),
+				run->exit_reason);
+			goto fail;
 		}
 		if (run->exit_reason != KVM_EXIT_IO) {
-			struct kvm_regs regs = { 0 };
-
-			ioctl(s->vm.vcpu_fd, KVM_GET_REGS, &regs);
-			say_src("guest stopped with exit reason %s (%u) at rip %#llx before migration",
-				exit_reason_name(run->exit_reason), run->exit_reason,
-				(unsigned long long)regs.rip);
-			vcpu_dump(&s->vm, "source");
-			return -1;
+			say_src("vcpu %d: guest stopped with exit reason %s (%u) before migration",
+				c->v->index, exit_reason_name(run->exit_reason), run->exit_reason);
+			vcpu_dump(c->v, "source");
+			goto fail;
 		}
-		switch (ports_handle(&s->ports, run)) {
+		switch (ports_handle(&c->ports, run)) {
 		case EV_INIT_DONE:
-			say_src("guest filled %u pages (%u MiB) in %.0f ms", s->ports.init_pages,
-				s->o->mib, (t - t0) / 1e6);
+			say_src("vcpu %d: guest filled %u pages in %.0f ms", c->v->index,
+				c->ports.init_pages, (t - t0) / 1e6);
 			t0 = t;
 			break;
 		case EV_PROGRESS:
-			if (s->ports.visits >= target) {
-				/* Reported after the switchover: printing is downtime. */
-				*t_last = t;
-				s->t_warm_ns = t - t0;
-				/*
-				 * The OUT is only complete once KVM_RUN is
-				 * entered again; do that without running the
-				 * guest, so the saved rip is past it.
-				 */
-				return vcpu_complete_pending(&s->vm);
+			/* Not before every vCPU is in its sweeps (the fill is not migratable). */
+			if (c->v->index == 0 && c->ports.visits >= target &&
+			    __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == s->nvcpus) {
+				c->t_warm_ns = t - t0;
+				pause_all(s);
 			}
 			break;
 		case EV_CMD:
 			io_in_answer(run, CMD_CONTINUE);
 			break;
-		case EV_DOORBELL: {
-			char why[256];
-
-			if (device_doorbell(s->vm.mem, s->vm.mem_size, s->ports.doorbell_gpa,
+		case EV_DOORBELL:
+			if (device_doorbell(s->vm.mem, s->vm.mem_size, c->ports.doorbell_gpa,
 					    why, sizeof(why))) {
-				say_src("guest: doorbell: %s", why);
-				return -1;
+				say_src("vcpu %d: guest: doorbell: %s", c->v->index, why);
+				goto fail;
 			}
 			break;
-		}
 		case EV_PROBE:
-			if (s->ports.probe_result) {
-				char why[256];
-
-				say_src("guest: the device probe failed before the migration: %s",
-					probe_failure(s->ports.probe_result, why, sizeof(why)));
-				return -1;
+			if (c->ports.probe_result) {
+				say_src("vcpu %d: guest: the device probe failed before the migration: %s",
+					c->v->index, probe_failure(c->ports.probe_result, why, sizeof(why)));
+				goto fail;
 			}
+			__atomic_fetch_add(&s->ready, 1, __ATOMIC_RELEASE);
 			break;
 		case EV_BAD:
-			say_src("unexpected guest I/O: port %#x, %s, size %u",
+			say_src("vcpu %d: unexpected guest I/O: port %#x, %s, size %u", c->v->index,
 				run->io.port, run->io.direction ? "out" : "in", run->io.size);
-			return -1;
+			goto fail;
 		default:
 			break;
 		}
 	}
+	/* The last exit is only complete once KVM_RUN is entered again. */
+	if (vcpu_complete_pending(c->v))
+		c->error = EXIT_INTERNAL;
+	if (!c->t_warm_ns)
+		c->t_warm_ns = now_ns() - t0;
+	return NULL;
+fail:
+	c->error = EXIT_INTERNAL;
+	pause_all(s);
+	return NULL;
+}
+
+/* Run every vCPU until the pause; 0, or -1 if the guest failed here. */
+static int run_until_pause(struct source *s, uint64_t *t_last)
+{
+	struct sigaction sa = { .sa_handler = kick };	/* no SA_RESTART */
+	int i, err = 0;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	for (i = 0; i < s->nvcpus; i++) {
+		s->cpus[i] = (struct svcpu){ .s = s, .v = &s->vm.vcpus[i],
+					     .ports = { .who = "source" } };
+		if (pthread_create(&s->cpus[i].thread, NULL, svcpu_run, &s->cpus[i])) {
+			say_src("pthread_create failed");
+			pause_all(s);
+			return -1;
+		}
+	}
+	*t_last = 0;
+	for (i = 0; i < s->nvcpus; i++) {
+		pthread_join(s->cpus[i].thread, NULL);
+		err |= s->cpus[i].error;
+		if (s->cpus[i].t_last > *t_last)
+			*t_last = s->cpus[i].t_last;
+	}
+	return err ? -1 : 0;
 }
 
 static int send_precopy(struct source *s, uint64_t end)
@@ -206,44 +293,87 @@ static int send_precopy(struct source *s, uint64_t end)
 	return 0;
 }
 
+/*
+ * Demand requests: one thread receives them and queues them, DEMAND_WORKERS
+ * serve them, so that several requests (one per waiting vCPU, and those of
+ * the destination's uffd thread) are answered concurrently, each after
+ * --delay-us (a network round trip).  Answers share the urgent connection;
+ * pc_send() keeps each message whole.
+ */
+static void *demand_worker(void *arg)
+{
+	struct source *s = arg;
+	uint64_t gpa;
+	bool zero;
+
+	for (;;) {
+		pthread_mutex_lock(&s->qlock);
+		while (s->qhead == s->qtail && !s->qdone)
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		if (s->qhead == s->qtail) {
+			pthread_mutex_unlock(&s->qlock);
+			return NULL;
+		}
+		gpa = s->queue[s->qhead++ % s->npages];
+		pthread_mutex_unlock(&s->qlock);
+
+		if (s->o->delay_us)
+			usleep(s->o->delay_us);
+		/* Answer even if the stream sent it: it may still be queued. */
+		claim(s, gpa / GUEST_PAGE_SIZE);
+		if (send_page(s, &s->urgent, gpa, PC_PAGE_DEMAND, &zero)) {
+			if (errno != EPIPE && errno != ECONNRESET && !s->demand_error) {
+				say_src("urgent connection: send: %s", strerror(errno));
+				s->demand_error = EXIT_DEST_LOST;
+			}
+			continue;	/* drain the queue; the receiver ends it all */
+		}
+		__atomic_fetch_add(&s->demand_pages, 1, __ATOMIC_RELAXED);
+	}
+}
+
 static void *demand_thread(void *arg)
 {
 	struct source *s = arg;
+	pthread_t workers[DEMAND_WORKERS];
 	uint8_t buf[64];
 	struct pc_hdr h;
 	uint32_t got;
-	bool zero;
+	int i, n = 0;
 
+	for (i = 0; i < DEMAND_WORKERS; i++)
+		if (!pthread_create(&workers[n], NULL, demand_worker, s))
+			n++;
 	for (;;) {
 		int r = pc_recv(&s->urgent, &h, buf, sizeof(buf), &got);
 
 		if (r == -PC_E_EOF)
-			return NULL;	/* the destination is done with us */
+			break;		/* the destination is done with us */
 		if (r) {
-			say_src("urgent socket: %s", pc_err_name(r));
+			say_src("urgent connection: %s", pc_err_name(r));
 			s->demand_error = EXIT_PROTOCOL;
-			return NULL;
+			break;
 		}
 		if (h.type != PC_REQ || h.arg % GUEST_PAGE_SIZE ||
 		    h.arg >= s->vm.mem_size) {
 			say_src("bad demand request: %s for gpa %#llx", pc_type_name(h.type),
 				(unsigned long long)h.arg);
 			s->demand_error = EXIT_PROTOCOL;
-			return NULL;
+			break;
 		}
-		if (s->o->delay_us)
-			usleep(s->o->delay_us);
-		/* Answer even if the stream sent it: it may still be queued. */
-		claim(s, h.arg / GUEST_PAGE_SIZE);
-		if (send_page(s, &s->urgent, h.arg, PC_PAGE_DEMAND, &zero)) {
-			if (errno != EPIPE && errno != ECONNRESET) {
-				say_src("urgent socket: send: %s", strerror(errno));
-				s->demand_error = EXIT_DEST_LOST;
-			}
-			return NULL;
-		}
-		__atomic_fetch_add(&s->demand_pages, 1, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&s->qlock);
+		/* At most one request per page is ever outstanding: it fits. */
+		s->queue[s->qtail++ % s->npages] = h.arg;
+		pthread_cond_signal(&s->qcond);
+		pthread_mutex_unlock(&s->qlock);
 	}
+	pthread_mutex_lock(&s->qlock);
+	s->qdone = true;
+	pthread_cond_broadcast(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	for (i = 0; i < n; i++)
+		pthread_join(workers[i], NULL);
+	return NULL;
 }
 
 /* Misbehave on purpose, at gpa, for --fault. */
@@ -367,7 +497,8 @@ int source_main(const struct options *o)
 		.o = o,
 		.main = { .fd = -1 },
 		.urgent = { .fd = -1 },
-		.ports = { .who = "source" },
+		.qlock = PTHREAD_MUTEX_INITIALIZER,
+		.qcond = PTHREAD_COND_INITIALIZER,
 	};
 	struct pc_hello hello;
 	struct pc_state st;
@@ -376,8 +507,8 @@ int source_main(const struct options *o)
 	uint8_t buf[PC_MAX_PAYLOAD];
 	char bound[64], why[256];
 	uint32_t got;
-	uint64_t mem_size;
-	int r, ret, len, lfd;
+	uint64_t mem_size, t_last, visits = 0;
+	int r, ret, len, lfd, i;
 
 	r = kvm_probe(false, why, sizeof(why));
 	if (r) {
@@ -397,9 +528,20 @@ int source_main(const struct options *o)
 	mem_size = GPA_DATA + ((uint64_t)o->mib << 20) + DEV_REGION_SIZE;
 	s.npages = mem_size / GUEST_PAGE_SIZE;
 	s.sent = calloc(s.npages, 1);
-	if (!s.sent)
+	s.queue = calloc(s.npages, sizeof(*s.queue));
+	if (!s.sent || !s.queue)
 		return EXIT_INTERNAL;
-	if (vm_create(&s.vm, mem_size, NULL) || setup_guest(&s))
+	/* --vcpus 0: one per online CPU. */
+	s.nvcpus = o->vcpus ? (int)o->vcpus : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (s.nvcpus < 1)
+		s.nvcpus = 1;
+	if (s.nvcpus > MAX_VCPUS)
+		s.nvcpus = MAX_VCPUS;
+	if (s.data_pages < (uint64_t)s.nvcpus) {
+		say_src("%u MiB is too little for %d vCPUs", o->mib, s.nvcpus);
+		return EXIT_INTERNAL;
+	}
+	if (vm_create(&s.vm, mem_size, NULL, s.nvcpus) || setup_guest(&s))
 		return EXIT_INTERNAL;
 	if (accept_dest(&s, lfd))
 		return EXIT_DEST_LOST;
@@ -417,13 +559,14 @@ int source_main(const struct options *o)
 	hello.dev_gpa = GPA_DATA + ((uint64_t)o->mib << 20);
 	hello.seed = o->seed;
 	hello.every = o->every;
-	hello.nvcpus = 1;
+	hello.nvcpus = s.nvcpus;
+	hello.delay_us = o->delay_us;
+	hello.rate_mib = o->rate_mib;
 	len = hello_encode(&hello, buf, sizeof(buf));
 	if (len < 0 || pc_send(&s.main, PC_HELLO, 0, 0, buf, len))
 		return dest_gone("before HELLO");
 
-	memset(&st, 0, sizeof(st));
-	if (run_until_pause(&s, &st.t_last_run_ns))
+	if (run_until_pause(&s, &t_last))
 		return EXIT_INTERNAL;
 
 	r = pc_recv(&s.main, &h, buf, sizeof(buf), &got);
@@ -432,21 +575,27 @@ int source_main(const struct options *o)
 		return EXIT_DEST_LOST;
 	}
 
-	/* Downtime starts at st.t_last_run_ns: only the vCPU state travels. */
-	if (vcpu_get_state(&s.vm, &st.vcpu))
-		return EXIT_INTERNAL;
-	st.visits = s.ports.visits;
-	st.sweeps = s.ports.sweeps;
-	st.warm_visits = s.ports.visits;	/* counted from the end of the fill */
-	st.warm_ns = s.t_warm_ns;
+	/* Downtime starts at t_last: only the vCPUs' state travels. */
 	if (o->precopy_all && send_precopy(&s, mem_size))
 		return dest_gone("during pre-copy");
-	len = state_encode(&st, buf, sizeof(buf));
-	if (len < 0 || pc_send(&s.main, PC_STATE, 0, 0, buf, len))
-		return dest_gone("before STATE");
-	say_src("paused the guest after %llu page visits, %.0f ms after the fill (sweep %llu); "
-		"state%s sent",
-		(unsigned long long)st.visits, s.t_warm_ns / 1e6, (unsigned long long)st.sweeps,
+	for (i = 0; i < s.nvcpus; i++) {
+		struct svcpu *c = &s.cpus[i];
+
+		memset(&st, 0, sizeof(st));
+		if (vcpu_get_state(c->v, &st.vcpu))
+			return EXIT_INTERNAL;
+		st.t_last_run_ns = t_last;
+		st.visits = c->ports.visits;
+		st.sweeps = c->ports.sweeps;
+		st.warm_visits = c->ports.visits;	/* counted from the end of the fill */
+		st.warm_ns = c->t_warm_ns;
+		visits += st.visits;
+		len = state_encode(&st, buf, sizeof(buf));
+		if (len < 0 || pc_send(&s.main, PC_STATE, 0, i, buf, len))
+			return dest_gone("before STATE");
+	}
+	say_src("paused the guest (%d vCPUs) after %llu page visits, %.0f ms after the fill; "
+		"state%s sent", s.nvcpus, (unsigned long long)visits, s.cpus[0].t_warm_ns / 1e6,
 		o->precopy_all ? " and every page" : " (no page)");
 
 	/* Postcopy: the destination runs; serve it. */

@@ -43,6 +43,7 @@ struct options {
 	const char *listen;		/* source: HOST:PORT to listen on */
 	const char *connect;		/* dest: HOST:PORT of the source */
 	unsigned int mib;		/* working set, MiB */
+	unsigned int vcpus;		/* source: vCPUs (0: one per online CPU) */
 	unsigned int delay_us;		/* source: delay before serving a demand request */
 	unsigned int rate_mib;		/* source: stream at most this many MiB/s (0: no limit) */
 	unsigned int warmup_pct;	/* source: migrate after this % of a sweep past the fill */

@@ -236,6 +236,8 @@ int hello_encode(const struct pc_hello *h, uint8_t *buf, size_t cap)
 	w_u32(&b, h->every);
 	w_u32(&b, h->nvcpus);
 	w_u32(&b, h->precopy_all);
+	w_u32(&b, h->delay_us);
+	w_u32(&b, h->rate_mib);
 	return b.overflow ? -1 : (int)b.len;
 }
 
@@ -259,6 +261,8 @@ int hello_decode(struct pc_hello *h, const uint8_t *buf, size_t len, char *why, 
 	h->every = r_u32(&b);
 	h->nvcpus = r_u32(&b);
 	h->precopy_all = r_u32(&b);
+	h->delay_us = r_u32(&b);
+	h->rate_mib = r_u32(&b);
 	if (b.short_read || b.off != len) {
 		snprintf(why, wlen, "HELLO of %zu bytes, version %u has %zu", len, WIRE_VERSION,
 			 b.off);

@@ -88,6 +88,8 @@ struct pc_hello {
 	uint32_t every;		/* the guest's progress interval, in visits */
 	uint32_t nvcpus;
 	uint32_t precopy_all;	/* every page comes before STATE */
+	uint32_t delay_us;	/* the source's settings, for the report: */
+	uint32_t rate_mib;	/* demand delay and stream rate (0: unlimited) */
 };
 
 /* STATE: one vCPU, and what the report needs from the source. */
