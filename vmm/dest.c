@@ -128,6 +128,9 @@ struct dest {
 
 	/* Updated atomically by the receiver threads. */
 	uint64_t installed, n_precopy, n_demand, n_stream, n_zero, n_dup, n_eexist;
+	/* Hybrid: precopy pages received (all rounds), taken back at the switch-over. */
+	uint64_t n_precopy_msgs, n_taken_back, take_back_ns;
+	struct pc_precopy pre;
 
 	/* userfaultfd on the guest_memfd mapping (-1 with --no-uffd). */
 	int uffd;
@@ -239,7 +242,21 @@ static void install(struct dest *d, uint64_t gpa, bool zero, const uint8_t *data
 	uint64_t idx = gpa / GUEST_PAGE_SIZE, n;
 	int i;
 
+	if (via == VIA_PRECOPY)
+		d->n_precopy_msgs++;
 	if (__atomic_exchange_n(&d->claimed[idx], 1, __ATOMIC_ACQ_REL)) {
+		if (via == VIA_PRECOPY) {
+			/*
+			 * A later precopy round: the guest changed the page on
+			 * the source.  Nothing runs here yet, and the page is
+			 * in the guest_memfd, so a plain copy cannot block.
+			 */
+			if (zero)
+				memset(d->vm.mem + gpa, 0, GUEST_PAGE_SIZE);
+			else
+				memcpy(d->vm.mem + gpa, data, GUEST_PAGE_SIZE);
+			return;
+		}
 		/* Sent twice (stream and demand): the first copy is in. */
 		__atomic_fetch_add(&d->n_dup, 1, __ATOMIC_RELAXED);
 		return;
@@ -699,7 +716,7 @@ static void *vcpu_loop(void *arg)
 	struct dvcpu *c = arg;
 	struct dest *d = c->d;
 	struct kvm_run *run = c->v->run;
-	uint64_t t, t_fault = 0;
+	uint64_t t, t_fault = 0, written;
 	char why[256];
 
 	for (;;) {
@@ -747,7 +764,7 @@ static void *vcpu_loop(void *arg)
 		case EV_DOORBELL:
 			/* Reads and writes guest memory: may wait on userfaultfd. */
 			if (device_doorbell(d->vm.mem, d->vm.mem_size, c->ports.doorbell_gpa,
-					    why, sizeof(why))) {
+					    &written, why, sizeof(why))) {
 				dest_abort(d, EXIT_GUEST, "guest", "vCPU %d: doorbell: %s",
 					   c->v->index, why);
 				return NULL;
@@ -859,6 +876,15 @@ static void report(struct dest *d, struct totals *t, bool pass)
 	       "%s at +%.1f ms\n", ms(d->t_all_installed - t0),
 	       d->o->no_userfault ? "(no KVM_MEM_USERFAULT in this run) completion seen" :
 	       "KVM_MEM_USERFAULT off", ms(d->t_uf_off - t0));
+	if (d->hello.precopy_rounds) {
+		printf("precopy          %u rounds in %.1f ms while the guest ran, pages per round:",
+		       d->pre.rounds, ms(d->pre.ns));
+		for (i = 0; i < (int)d->pre.rounds; i++)
+			printf(" %llu", (unsigned long long)d->pre.pages[i]);
+		printf("; %llu dirty at the pause (%llu taken back in %.1f ms of the downtime: "
+		       "hole punched, bit set again)\n", (unsigned long long)d->pre.dirty_at_pause,
+		       (unsigned long long)d->n_taken_back, ms(d->take_back_ns));
+	}
 	printf("pages            %llu = %llu pre-copied + %llu on demand + %llu streamed "
 	       "(%llu of them zero); %llu duplicates dropped%s\n",
 	       (unsigned long long)d->installed, (unsigned long long)d->n_precopy,
@@ -964,10 +990,65 @@ static int receive_hello(struct dest *d)
  * The downtime: STATE alone (every page before it with --precopy-all).
  * Returns 0 to resume.
  */
+/*
+ * DIRTY: pages the source sent in a precopy round and the guest changed
+ * since.  Our copy is stale: punch it out of the guest_memfd (so that an
+ * access through the mapping faults to userfaultfd again, and a vCPU
+ * fault cannot find it) and set its bit again; the stream or a demand
+ * request brings the final copy.  No vCPU has run here yet.
+ */
+static int take_back(struct dest *d, uint64_t first, const uint8_t *bits, uint32_t len)
+{
+	uint64_t k, idx, run = 0, nrun = 0, t0 = now_ns();
+
+	if (first % 8 || first >= d->npages || len > (d->npages - first + 7) / 8) {
+		dest_abort(d, EXIT_PROTOCOL, "protocol", "DIRTY for pages %llu + %u bytes of bitmap, "
+			   "the guest has %llu", (unsigned long long)first, len,
+			   (unsigned long long)d->npages);
+		return -1;
+	}
+	/* One hole per run of contiguous pages: the switch-over is downtime. */
+	for (k = 0; k <= (uint64_t)len * 8; k++) {
+		bool take = false;
+
+		idx = first + k;
+		if (k < (uint64_t)len * 8 && idx < d->npages && (bits[k / 8] & (1 << (k % 8))) &&
+		    d->claimed[idx])
+			take = true;	/* a page never sent is still missing anyway */
+		if (take && nrun && run + nrun == idx) {
+			nrun++;
+		} else {
+			if (nrun && vm_discard(&d->vm, run * GUEST_PAGE_SIZE, nrun * GUEST_PAGE_SIZE)) {
+				dest_abort(d, EXIT_INTERNAL, "kvm", "cannot take back gpa %#llx + %llu pages",
+					   (unsigned long long)run * GUEST_PAGE_SIZE,
+					   (unsigned long long)nrun);
+				return -1;
+			}
+			run = idx;
+			nrun = take;
+		}
+		if (!take)
+			continue;
+		__atomic_fetch_or(&d->uf[idx / BITS_PER_LONG], 1UL << (idx % BITS_PER_LONG),
+				  __ATOMIC_SEQ_CST);
+		d->claimed[idx] = 0;
+		d->installed--;
+		d->n_precopy--;
+		d->n_taken_back++;
+	}
+	d->take_back_ns += now_ns() - t0;
+	return 0;
+}
+
+/*
+ * The switch-over: precopy pages (and with --precopy, the rounds' figures
+ * and the pages taken back), then one STATE per vCPU.  Returns 0 to resume.
+ */
 static int receive_switchover(struct dest *d, struct pc_state *st)
 {
 	static uint8_t buf[PC_MAX_PAYLOAD];
 	bool have[MAX_VCPUS] = { false };
+	bool precopy = d->hello.precopy_all || d->hello.precopy_rounds;
 	struct pc_hdr h;
 	uint32_t got;
 	int r, n = 0;
@@ -990,7 +1071,28 @@ static int receive_switchover(struct dest *d, struct pc_state *st)
 			n++;
 			continue;
 		}
-		if (h.type != PC_PAGE || !(h.flags & PC_PAGE_PRECOPY) || !d->hello.precopy_all || n) {
+		if (h.type == PC_SYNC && d->hello.precopy_rounds && !n) {
+			/* Every page before it is in: the source may pause now. */
+			if (pc_send(&d->main, PC_SYNC, 0, h.arg, NULL, 0)) {
+				dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "cannot answer SYNC: %s",
+					   strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		if (h.type == PC_PRECOPY_END && d->hello.precopy_rounds && !n) {
+			if (precopy_decode(&d->pre, buf, h.len)) {
+				dest_abort(d, EXIT_PROTOCOL, "protocol", "PRECOPY_END does not decode");
+				return -1;
+			}
+			continue;
+		}
+		if (h.type == PC_DIRTY && d->hello.precopy_rounds && !n) {
+			if (take_back(d, h.arg, buf, h.len))
+				return -1;
+			continue;
+		}
+		if (h.type != PC_PAGE || !(h.flags & PC_PAGE_PRECOPY) || !precopy || n) {
 			dest_abort(d, EXIT_PROTOCOL, "protocol", "unexpected %s before STATE",
 				   pc_type_name(h.type));
 			return -1;
@@ -1077,7 +1179,8 @@ int dest_main(const struct options *o)
 	for (idx = 0; idx < d->npages; idx++)
 		d->uf[idx / BITS_PER_LONG] |= 1UL << (idx % BITS_PER_LONG);
 	/* --no-userfault keeps the bitmap for bookkeeping but does not give it KVM. */
-	if (vm_create(&d->vm, d->hello.mem_size, o->no_userfault ? NULL : d->uf, d->nvcpus))
+	if (vm_create(&d->vm, d->hello.mem_size, o->no_userfault ? NULL : d->uf, d->nvcpus,
+		      false))
 		return EXIT_INTERNAL;
 	for (i = 0; i < d->nvcpus; i++)
 		d->cpus[i].v = &d->vm.vcpus[i];

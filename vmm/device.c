@@ -22,7 +22,8 @@ static void put64(uint8_t *mem, uint64_t gpa, uint64_t v)
 	memcpy(mem + gpa, &v, 8);
 }
 
-int device_doorbell(uint8_t *mem, uint64_t mem_size, uint64_t desc_gpa, char *why, size_t len)
+int device_doorbell(uint8_t *mem, uint64_t mem_size, uint64_t desc_gpa, uint64_t *written,
+		    char *why, size_t len)
 {
 	uint64_t magic, seq, buf, pages, result, s = DEV_SUM_INIT, i;
 
@@ -50,5 +51,6 @@ int device_doorbell(uint8_t *mem, uint64_t mem_size, uint64_t desc_gpa, char *wh
 	put64(mem, result + 8 * RES_W_SUM, s);
 	/* The sequence number last: the guest reads the sum only after it anyway. */
 	put64(mem, result + 8 * RES_W_SEQ, seq);
+	*written = result & ~(uint64_t)(GUEST_PAGE_SIZE - 1);
 	return 0;
 }

@@ -14,7 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* 0, or -1 with why filled in: the guest asked for something impossible. */
-int device_doorbell(uint8_t *mem, uint64_t mem_size, uint64_t desc_gpa, char *why, size_t len);
+/*
+ * 0 with *written = the gpa of the page it wrote (a VMM tracks its own
+ * writes to guest memory for precopy: KVM's dirty log does not see them),
+ * or -1 with why filled in: the guest asked for something impossible.
+ */
+int device_doorbell(uint8_t *mem, uint64_t mem_size, uint64_t desc_gpa, uint64_t *written,
+		    char *why, size_t len);
 
 #endif

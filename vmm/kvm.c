@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/falloc.h>
 
 #include "kvm.h"
 #include "layout.h"
@@ -125,7 +126,7 @@ static int set_region(struct vm *vm, uint32_t flags)
 		.memory_size = vm->mem_size,
 		.userspace_addr = (uintptr_t)vm->mem,
 		.guest_memfd_offset = 0,
-		.guest_memfd = vm->gmem_fd,
+		.guest_memfd = vm->gmem_fd >= 0 ? vm->gmem_fd : 0,
 		/* Must stay the same pointer for as long as the flag is set. */
 		.userfault_bitmap = (uintptr_t)vm->uf_bitmap,
 	};
@@ -133,7 +134,8 @@ static int set_region(struct vm *vm, uint32_t flags)
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION2, &r);
 }
 
-int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap, int nvcpus)
+int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap, int nvcpus,
+	      bool anon)
 {
 	struct kvm_create_guest_memfd gmem = {
 		.size = mem_size,
@@ -162,23 +164,32 @@ int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap, int nv
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000UL))
 		return fail("KVM_SET_TSS_ADDR");
 
-	vm->gmem_fd = ioctl(vm->vm_fd, KVM_CREATE_GUEST_MEMFD, &gmem);
-	if (vm->gmem_fd < 0)
-		return fail("KVM_CREATE_GUEST_MEMFD");
-	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->gmem_fd, 0);
-	if (vm->mem == MAP_FAILED) {
-		vm->mem = NULL;
-		return fail("mmap guest_memfd");
+	if (anon) {
+		vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (vm->mem == MAP_FAILED) {
+			vm->mem = NULL;
+			return fail("mmap anonymous guest memory");
+		}
+	} else {
+		vm->gmem_fd = ioctl(vm->vm_fd, KVM_CREATE_GUEST_MEMFD, &gmem);
+		if (vm->gmem_fd < 0)
+			return fail("KVM_CREATE_GUEST_MEMFD");
+		vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->gmem_fd, 0);
+		if (vm->mem == MAP_FAILED) {
+			vm->mem = NULL;
+			return fail("mmap guest_memfd");
+		}
 	}
 
 	/*
 	 * userspace_addr is the guest_memfd mapping itself: it is what KVM's
 	 * own accesses (emulator, shadow page-table walks) go through.
 	 */
-	vm->slot_flags = KVM_MEM_GUEST_MEMFD | (uf_bitmap ? KVM_MEM_USERFAULT : 0);
+	vm->slot_flags = (anon ? 0 : KVM_MEM_GUEST_MEMFD) | (uf_bitmap ? KVM_MEM_USERFAULT : 0);
 	if (set_region(vm, vm->slot_flags))
 		return fail(uf_bitmap ? "KVM_SET_USER_MEMORY_REGION2 (guest_memfd, USERFAULT)"
-				      : "KVM_SET_USER_MEMORY_REGION2 (guest_memfd)");
+				      : "KVM_SET_USER_MEMORY_REGION2");
 
 	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run))
@@ -234,6 +245,32 @@ int vm_set_userfault(struct vm *vm, bool on)
 		return fail(on ? "KVM_SET_USER_MEMORY_REGION2 (userfault on)"
 			       : "KVM_SET_USER_MEMORY_REGION2 (userfault off)");
 	vm->slot_flags = flags;
+	return 0;
+}
+
+int vm_set_dirty_log(struct vm *vm, bool on)
+{
+	uint32_t flags = on ? vm->slot_flags | KVM_MEM_LOG_DIRTY_PAGES
+			    : vm->slot_flags & ~KVM_MEM_LOG_DIRTY_PAGES;
+
+	if (set_region(vm, flags))
+		return fail(on ? "KVM_SET_USER_MEMORY_REGION2 (dirty logging on)"
+			       : "KVM_SET_USER_MEMORY_REGION2 (dirty logging off)");
+	vm->slot_flags = flags;
+	return 0;
+}
+
+int vm_get_dirty_log(struct vm *vm, unsigned long *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+
+	return ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) ? fail("KVM_GET_DIRTY_LOG") : 0;
+}
+
+int vm_discard(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (fallocate(vm->gmem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, gpa, len))
+		return fail("fallocate(PUNCH_HOLE) on the guest_memfd");
 	return 0;
 }
 

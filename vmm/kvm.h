@@ -62,7 +62,20 @@ int kvm_probe(bool need_userfault, char *why, size_t len);
  * nvcpus vCPUs with the host's CPUID.  With a bitmap, the slot is created
  * with KVM_MEM_USERFAULT.  Returns 0 or -1 (after printing why).
  */
-int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap, int nvcpus);
+int vm_create(struct vm *vm, uint64_t mem_size, unsigned long *uf_bitmap, int nvcpus,
+	      bool anon);
+
+/*
+ * anon: the memslot is ordinary anonymous memory instead, as the source
+ * uses: 7.3 refuses KVM_MEM_LOG_DIRTY_PAGES on a guest_memfd memslot
+ * ("Dirty logging private memory is not currently supported",
+ * check_memory_region_flags()), and precopy needs dirty logging.
+ */
+int vm_set_dirty_log(struct vm *vm, bool on);
+/* KVM_GET_DIRTY_LOG of slot 0 into bitmap (one bit per page); 0 or -1. */
+int vm_get_dirty_log(struct vm *vm, unsigned long *bitmap);
+/* Punch [gpa, gpa + len) out of the guest_memfd: the pages are gone again. */
+int vm_discard(struct vm *vm, uint64_t gpa, uint64_t len);
 void vm_destroy(struct vm *vm);
 
 /* Flags-only KVM_SET_USER_MEMORY_REGION2: KVM_MEM_USERFAULT on or off. */

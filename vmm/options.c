@@ -37,6 +37,7 @@ static const struct opt {
 	{ "vcpus", 1, S, "N        vCPUs, each verifying its own part (default: one per online CPU)" },
 	{ "every", 1, S, "N        guest: report progress every N page visits (128)" },
 	{ "seed", 1, S, "N         seed of the guest's page contents" },
+	{ "precopy", 1, S, "N      source: hybrid: up to N precopy rounds with dirty logging, then postcopy (0)" },
 	{ "precopy-all", 0, S, "   stop-and-copy: send every page before resuming (baseline)" },
 	{ "fault", 1, S, "KIND     source: misbehave mid-migration: source-dies, truncate, bad-gpa" },
 	{ "post-sweeps", 1, D, "N  dest: sweeps the guest must complete before its final check (0)" },
@@ -49,6 +50,7 @@ static const struct opt {
 	{ "help", 0, S | D | X, "" },
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
+#define PC_MAX_ROUNDS_OPT	16	/* wire.h's PC_MAX_ROUNDS */
 
 static const char * const fault_names[] = {
 	[FAULT_SOURCE_DIES] = "source-dies",
@@ -122,6 +124,7 @@ static void set(struct options *o, const char *name, const char *arg)
 	else if (!strcmp(name, "timeout")) o->demand_timeout_s = number(name, arg, 3600);
 	else if (!strcmp(name, "min-faults")) o->min_faults = number(name, arg, 1U << 30);
 	else if (!strcmp(name, "min-uffd-faults")) o->min_uffd_faults = number(name, arg, 1U << 30);
+	else if (!strcmp(name, "precopy")) o->precopy_rounds = number(name, arg, PC_MAX_ROUNDS_OPT);
 	else if (!strcmp(name, "precopy-all")) o->precopy_all = true;
 	else if (!strcmp(name, "no-userfault")) o->no_userfault = true;
 	else if (!strcmp(name, "no-uffd")) o->no_uffd = true;
@@ -179,6 +182,7 @@ void options_parse(enum role role, int argc, char **argv, struct options *o)
 	}
 	if (optind < argc || !o->mib || !o->every || !o->demand_timeout_s ||
 	    (role == ROLE_SOURCE && !o->listen) || (role == ROLE_DEST && !o->connect) ||
+	    (o->precopy_rounds && o->precopy_all) ||
 	    (o->expect_fault && o->fault == FAULT_NONE && !o->no_userfault && !o->no_uffd)) {
 		usage(role, stderr);
 		exit(EXIT_INTERNAL);

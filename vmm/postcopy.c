@@ -147,7 +147,7 @@ static int driver(const struct options *o)
 	bool src_open, dst_open;
 	const char *want = NULL;
 	pid_t src, dst = -1, pid;
-	char why[256], a[64], b[64];
+	char why[256], a[64], b[64], mode[64];
 	size_t i;
 
 	for (i = 0; i < NFAULTS; i++) {
@@ -169,8 +169,11 @@ static int driver(const struct options *o)
 		return r;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	snprintf(mode, sizeof(mode), o->precopy_all ? "stop-and-copy" :
+		 o->precopy_rounds ? "hybrid: up to %u precopy rounds, then postcopy" : "postcopy",
+		 o->precopy_rounds);
 	say("postcopy", "migrating a %u MiB working set over loopback TCP (%s%s%s); demand delay %u us%s%s",
-	    o->mib, o->precopy_all ? "stop-and-copy" : "postcopy",
+	    o->mib, mode,
 	    o->no_userfault ? ", WITHOUT KVM Userfault" : "",
 	    o->no_uffd ? ", WITHOUT userfaultfd" : "", o->delay_us,
 	    fault_name(o->fault) ? "; fault to inject: " : "",

@@ -2,17 +2,24 @@
 /*
  * source.c: the migration source.
  *
- * Listens for the destination, boots the guest (guest.c) in a VM of its
- * own, lets it fill its working set and run part of a sweep, then pauses
- * the vCPU and migrates it:
- *   1. the vCPU state, alone, on the main connection (the downtime; with
- *      --precopy-all every page first: the stop-and-copy baseline);
- *   2. then, with the destination already running, every page: a stream
- *      in gpa order on the main connection, while a second thread answers
- *      the destination's demand requests on the urgent connection.
- * The guest here never runs again after the pause, so a page sent once is
- * final; a page is sent at most once by the stream and once more by demand
- * if the destination asked for it before the stream got there.
+ * Boots the guest (guest.c) in a VM of its own, listens for the
+ * destination, lets the guest fill its working set and run part of a
+ * sweep, and migrates it:
+ *   1. with --precopy N (hybrid), up to N precopy rounds while the guest
+ *      runs: every page, then the pages KVM_GET_DIRTY_LOG (and the VMM's
+ *      own device writes) say changed since, until that set stops
+ *      shrinking; the guest's memory is ordinary anonymous memory here,
+ *      because 7.3 cannot dirty-log a guest_memfd memslot (kvm.h);
+ *   2. pause every vCPU; in the downtime: the pages dirty since the last
+ *      round (DIRTY: the destination takes them back), and the vCPUs'
+ *      state (with --precopy-all, every page first: the stop-and-copy
+ *      baseline);
+ *   3. then, with the destination already running, every page not sent
+ *      or dirty: a stream in gpa order on the main connection, while
+ *      demand requests are answered on the urgent connection.
+ * The guest here never runs again after the pause, so a page sent after it
+ * is final; such a page is sent at most once by the stream and once more by
+ * demand if the destination asked for it before the stream got there.
  *
  * --delay-us sleeps before answering each demand request (a network round
  * trip, the cost postcopy pays per fault); --rate caps the stream.
@@ -36,6 +43,8 @@
 #include "net.h"
 #include "wire.h"
 #include "vmm.h"
+
+#define BITS_PER_LONG	(8 * sizeof(unsigned long))
 
 /* The guest program, linked in by build-vmm.sh (ld -r -b binary). */
 extern const uint8_t _binary_guest_bin_start[], _binary_guest_bin_end[];
@@ -61,6 +70,11 @@ struct source {
 	int nvcpus;
 	struct svcpu cpus[MAX_VCPUS];
 	bool pause;			/* set once: every vCPU stops */
+	bool warm;			/* vCPU 0 has done its warm-up: migrate */
+	unsigned long *vmm_dirty;	/* pages the VMM itself wrote (the device) */
+	unsigned long *dirty;		/* pages to send again (KVM's log | vmm_dirty) */
+	unsigned long *log;		/* one KVM_GET_DIRTY_LOG */
+	struct pc_precopy pre;
 	int ready;			/* vCPUs past their fill and first probe */
 	struct pc_chan main, urgent;
 	uint64_t npages;		/* guest memory, in pages */
@@ -99,15 +113,22 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
+/*
+ * Send one page.  It is copied first: in a precopy round the guest may be
+ * writing it right now, and the checksum and the bytes on the wire must be
+ * of the same copy (a torn page would fail the destination's check; the
+ * dirty log makes sure a page changed meanwhile is sent again).
+ */
 static int send_page(struct source *s, struct pc_chan *c, uint64_t gpa, uint16_t flags,
 		     bool *zero)
 {
-	const uint8_t *p = s->vm.mem + gpa;
+	uint64_t copy[GUEST_PAGE_SIZE / 8];
 
-	*zero = page_is_zero(p);
+	memcpy(copy, s->vm.mem + gpa, GUEST_PAGE_SIZE);
+	*zero = page_is_zero((const uint8_t *)copy);
 	if (*zero)
 		return pc_send(c, PC_PAGE, flags | PC_PAGE_ZERO, gpa, NULL, 0);
-	return pc_send(c, PC_PAGE, flags, gpa, p, GUEST_PAGE_SIZE);
+	return pc_send(c, PC_PAGE, flags, gpa, copy, GUEST_PAGE_SIZE);
 }
 
 /* Claim page idx for sending; false if someone already sent it. */
@@ -175,7 +196,7 @@ static void *svcpu_run(void *arg)
 	struct kvm_run *run = c->v->run;
 	uint64_t part = s->data_pages / s->nvcpus;
 	uint64_t target = part * s->o->warmup_pct / 100;
-	uint64_t t0 = now_ns(), t;
+	uint64_t t0 = now_ns(), t, written;
 	char why[256];
 
 	if (!target)
@@ -210,20 +231,21 @@ static void *svcpu_run(void *arg)
 		case EV_PROGRESS:
 			/* Not before every vCPU is in its sweeps (the fill is not migratable). */
 			if (c->v->index == 0 && c->ports.visits >= target &&
-			    __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == s->nvcpus) {
-				c->t_warm_ns = t - t0;
-				pause_all(s);
-			}
+			    __atomic_load_n(&s->ready, __ATOMIC_ACQUIRE) == s->nvcpus)
+				__atomic_store_n(&s->warm, true, __ATOMIC_RELEASE);
 			break;
 		case EV_CMD:
 			io_in_answer(run, CMD_CONTINUE);
 			break;
 		case EV_DOORBELL:
 			if (device_doorbell(s->vm.mem, s->vm.mem_size, c->ports.doorbell_gpa,
-					    why, sizeof(why))) {
+					    &written, why, sizeof(why))) {
 				say_src("vcpu %d: guest: doorbell: %s", c->v->index, why);
 				goto fail;
 			}
+			written /= GUEST_PAGE_SIZE;
+			__atomic_fetch_or(&s->vmm_dirty[written / BITS_PER_LONG],
+					  1UL << (written % BITS_PER_LONG), __ATOMIC_RELEASE);
 			break;
 		case EV_PROBE:
 			if (c->ports.probe_result) {
@@ -244,8 +266,7 @@ static void *svcpu_run(void *arg)
 	/* The last exit is only complete once KVM_RUN is entered again. */
 	if (vcpu_complete_pending(c->v))
 		c->error = EXIT_INTERNAL;
-	if (!c->t_warm_ns)
-		c->t_warm_ns = now_ns() - t0;
+	c->t_warm_ns = c->t_last - t0;
 	return NULL;
 fail:
 	c->error = EXIT_INTERNAL;
@@ -253,11 +274,11 @@ fail:
 	return NULL;
 }
 
-/* Run every vCPU until the pause; 0, or -1 if the guest failed here. */
-static int run_until_pause(struct source *s, uint64_t *t_last)
+/* Start every vCPU: the guest runs from here on until the pause. */
+static int start_vcpus(struct source *s)
 {
 	struct sigaction sa = { .sa_handler = kick };	/* no SA_RESTART */
-	int i, err = 0;
+	int i;
 
 	sigaction(SIGUSR1, &sa, NULL);
 	for (i = 0; i < s->nvcpus; i++) {
@@ -265,10 +286,20 @@ static int run_until_pause(struct source *s, uint64_t *t_last)
 					     .ports = { .who = "source" } };
 		if (pthread_create(&s->cpus[i].thread, NULL, svcpu_run, &s->cpus[i])) {
 			say_src("pthread_create failed");
+			s->nvcpus = i;
 			pause_all(s);
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Stop every vCPU; 0, or -1 if the guest failed here.  *t_last: see svcpu_run. */
+static int stop_vcpus(struct source *s, uint64_t *t_last)
+{
+	int i, err = 0;
+
+	pause_all(s);
 	*t_last = 0;
 	for (i = 0; i < s->nvcpus; i++) {
 		pthread_join(s->cpus[i].thread, NULL);
@@ -277,6 +308,157 @@ static int run_until_pause(struct source *s, uint64_t *t_last)
 			*t_last = s->cpus[i].t_last;
 	}
 	return err ? -1 : 0;
+}
+
+/* Wait until vCPU 0 is warm (0), or the guest failed (-1). */
+static int wait_warm(struct source *s)
+{
+	while (!__atomic_load_n(&s->warm, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&s->pause, __ATOMIC_ACQUIRE))
+			return -1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* KVM's dirty log since the last call, and the VMM's own writes, into s->dirty. */
+static int collect_dirty(struct source *s)
+{
+	size_t i, words = (s->npages + BITS_PER_LONG - 1) / BITS_PER_LONG;
+
+	if (vm_get_dirty_log(&s->vm, s->log))
+		return -1;
+	for (i = 0; i < words; i++)
+		s->dirty[i] |= s->log[i] |
+			       __atomic_exchange_n(&s->vmm_dirty[i], 0, __ATOMIC_ACQ_REL);
+	return 0;
+}
+
+static uint64_t count_dirty(struct source *s)
+{
+	size_t i, words = (s->npages + BITS_PER_LONG - 1) / BITS_PER_LONG;
+	uint64_t n = 0;
+
+	for (i = 0; i < words; i++)
+		n += __builtin_popcountl(s->dirty[i]);
+	return n;
+}
+
+static bool is_dirty(struct source *s, uint64_t idx)
+{
+	return s->dirty[idx / BITS_PER_LONG] & (1UL << (idx % BITS_PER_LONG));
+}
+
+static void throttle(struct source *s, uint64_t t0, uint64_t bytes0);
+
+/* Send every dirty page (all of them in round 1) and forget that they were. */
+static int send_round(struct source *s, bool all, uint64_t *sent)
+{
+	uint64_t idx, t0 = now_ns(), b0 = s->main.bytes_out;
+	bool zero;
+
+	*sent = 0;
+	for (idx = 0; idx < s->npages; idx++) {
+		if (!all && !is_dirty(s, idx))
+			continue;
+		if (send_page(s, &s->main, idx * GUEST_PAGE_SIZE, PC_PAGE_PRECOPY, &zero))
+			return -1;
+		++*sent;
+		s->precopy_pages++;
+		if (!(*sent % 16))
+			throttle(s, t0, b0);
+	}
+	memset(s->dirty, 0, (s->npages + BITS_PER_LONG - 1) / BITS_PER_LONG * sizeof(long));
+	return 0;
+}
+
+/*
+ * The precopy rounds, while the guest runs: every page first, then the
+ * pages dirtied meanwhile, as long as there are fewer of them each round
+ * and at most --precopy rounds.  What is dirty when it stops stays in
+ * s->dirty for the switch-over.  0, -1 (connection), -2 (KVM).
+ */
+static int precopy_rounds(struct source *s)
+{
+	uint64_t t0 = now_ns(), prev = UINT64_MAX, n;
+	uint8_t buf[64];
+	struct pc_hdr h;
+	uint32_t got;
+	int r;
+
+	if (vm_set_dirty_log(&s->vm, true) || collect_dirty(s))
+		return -2;
+	memset(s->dirty, 0, (s->npages + BITS_PER_LONG - 1) / BITS_PER_LONG * sizeof(long));
+	while (s->pre.rounds < s->o->precopy_rounds) {
+		if (s->pre.rounds) {
+			if (collect_dirty(s))
+				return -2;
+			n = count_dirty(s);
+			if (n >= prev)
+				break;	/* not converging: leave the rest to postcopy */
+			prev = n;
+		}
+		if (send_round(s, !s->pre.rounds, &s->pre.pages[s->pre.rounds]))
+			return -1;
+		if (!s->pre.rounds)
+			prev = s->npages;
+		s->pre.rounds++;
+		if (__atomic_load_n(&s->pause, __ATOMIC_ACQUIRE))
+			return -2;	/* the guest failed meanwhile */
+	}
+	/*
+	 * Pause only once the destination has taken in the last round: the
+	 * pages still in flight would otherwise be received in the downtime.
+	 */
+	if (pc_send(&s->main, PC_SYNC, 0, s->pre.rounds, NULL, 0))
+		return -1;
+	r = pc_recv(&s->main, &h, buf, sizeof(buf), &got);
+	if (r || h.type != PC_SYNC) {
+		say_src("waiting for the destination's SYNC: %s",
+			r ? pc_err_name(r) : pc_type_name(h.type));
+		return -1;
+	}
+	s->pre.ns = now_ns() - t0;
+	return 0;
+}
+
+/*
+ * In the downtime, after the pause: what changed since the last round goes
+ * to the destination as DIRTY (it discards its copies and marks them
+ * missing), with the rounds' figures, and only those pages are left for
+ * the stream.
+ */
+static int send_dirty(struct source *s)
+{
+	uint8_t buf[PC_MAX_PAYLOAD];
+	uint64_t first, idx, chunk = 4096 * 8;	/* pages per DIRTY message */
+	int len;
+
+	if (collect_dirty(s))
+		return -2;
+	s->pre.dirty_at_pause = count_dirty(s);
+	len = precopy_encode(&s->pre, buf, sizeof(buf));
+	if (len < 0 || pc_send(&s->main, PC_PRECOPY_END, 0, s->pre.rounds, buf, len))
+		return -1;
+	for (first = 0; first < s->npages; first += chunk) {
+		uint64_t n = s->npages - first < chunk ? s->npages - first : chunk;
+		struct wbuf b = { .p = buf, .cap = sizeof(buf) };
+		uint8_t byte = 0;
+
+		for (idx = 0; idx < n; idx++) {
+			if (is_dirty(s, first + idx))
+				byte |= 1 << (idx % 8);
+			if (idx % 8 == 7 || idx == n - 1) {
+				w_u8(&b, byte);
+				byte = 0;
+			}
+		}
+		if (pc_send(&s->main, PC_DIRTY, 0, first, buf, b.len))
+			return -1;
+	}
+	for (idx = 0; idx < s->npages; idx++)
+		s->sent[idx] = !is_dirty(s, idx);
+	return 0;
 }
 
 static int send_precopy(struct source *s, uint64_t end)
@@ -406,14 +588,14 @@ static int inject_fault(struct source *s, uint64_t gpa)
 	}
 }
 
-/* Keep the stream under --rate MiB/s. */
-static void throttle(struct source *s, uint64_t t0)
+/* Keep what was sent on main since (t0, bytes0) under --rate MiB/s. */
+static void throttle(struct source *s, uint64_t t0, uint64_t bytes0)
 {
 	uint64_t want_ns, spent;
 
 	if (!s->o->rate_mib)
 		return;
-	want_ns = s->main.bytes_out * 1000000000ULL / ((uint64_t)s->o->rate_mib << 20);
+	want_ns = (s->main.bytes_out - bytes0) * 1000000000ULL / ((uint64_t)s->o->rate_mib << 20);
 	spent = now_ns() - t0;
 	if (want_ns > spent)
 		usleep((want_ns - spent) / 1000);
@@ -424,7 +606,7 @@ static int stream(struct source *s)
 	/* Faults hit a quarter into the working set: a real page, mid-stream. */
 	uint64_t idx, fault_at = s->o->fault == FAULT_NONE ? UINT64_MAX :
 				 GPA_DATA / GUEST_PAGE_SIZE + s->data_pages / 4;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), b0 = s->main.bytes_out;
 	bool zero;
 
 	for (idx = 0; idx < s->npages; idx++) {
@@ -444,7 +626,7 @@ static int stream(struct source *s)
 		s->stream_pages++;
 		s->stream_zero += zero;
 		if (!(s->stream_pages % 16))
-			throttle(s, t0);
+			throttle(s, t0, b0);
 	}
 	return pc_send(&s->main, PC_STREAM_END, 0, s->stream_pages, NULL, 0);
 }
@@ -529,7 +711,10 @@ int source_main(const struct options *o)
 	s.npages = mem_size / GUEST_PAGE_SIZE;
 	s.sent = calloc(s.npages, 1);
 	s.queue = calloc(s.npages, sizeof(*s.queue));
-	if (!s.sent || !s.queue)
+	s.vmm_dirty = calloc(s.npages / BITS_PER_LONG + 1, sizeof(long));
+	s.dirty = calloc(s.npages / BITS_PER_LONG + 1, sizeof(long));
+	s.log = calloc(s.npages / BITS_PER_LONG + 1, sizeof(long));
+	if (!s.sent || !s.queue || !s.vmm_dirty || !s.dirty || !s.log)
 		return EXIT_INTERNAL;
 	/* --vcpus 0: one per online CPU. */
 	s.nvcpus = o->vcpus ? (int)o->vcpus : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -541,10 +726,14 @@ int source_main(const struct options *o)
 		say_src("%u MiB is too little for %d vCPUs", o->mib, s.nvcpus);
 		return EXIT_INTERNAL;
 	}
-	if (vm_create(&s.vm, mem_size, NULL, s.nvcpus) || setup_guest(&s))
+	/* Anonymous memory: precopy needs dirty logging (kvm.h). */
+	if (vm_create(&s.vm, mem_size, NULL, s.nvcpus, true) || setup_guest(&s) ||
+	    start_vcpus(&s))
 		return EXIT_INTERNAL;
-	if (accept_dest(&s, lfd))
+	if (accept_dest(&s, lfd)) {
+		stop_vcpus(&s, &t_last);
 		return EXIT_DEST_LOST;
+	}
 	close(lfd);
 
 	/* Tell the destination what to prepare while the guest warms up here. */
@@ -560,22 +749,40 @@ int source_main(const struct options *o)
 	hello.seed = o->seed;
 	hello.every = o->every;
 	hello.nvcpus = s.nvcpus;
+	hello.precopy_rounds = o->precopy_rounds;
 	hello.delay_us = o->delay_us;
 	hello.rate_mib = o->rate_mib;
 	len = hello_encode(&hello, buf, sizeof(buf));
-	if (len < 0 || pc_send(&s.main, PC_HELLO, 0, 0, buf, len))
+	if (len < 0 || pc_send(&s.main, PC_HELLO, 0, 0, buf, len)) {
+		stop_vcpus(&s, &t_last);
 		return dest_gone("before HELLO");
-
-	if (run_until_pause(&s, &t_last))
-		return EXIT_INTERNAL;
-
+	}
 	r = pc_recv(&s.main, &h, buf, sizeof(buf), &got);
 	if (r || h.type != PC_READY || h.arg != WIRE_VERSION) {
 		say_src("the destination is not ready: %s", r ? pc_err_name(r) : pc_type_name(h.type));
+		stop_vcpus(&s, &t_last);
 		return EXIT_DEST_LOST;
 	}
 
-	/* Downtime starts at t_last: only the vCPUs' state travels. */
+	/* The guest keeps running here until the pause. */
+	if (wait_warm(&s)) {
+		stop_vcpus(&s, &t_last);
+		return EXIT_INTERNAL;
+	}
+	r = o->precopy_rounds ? precopy_rounds(&s) : 0;
+	if (stop_vcpus(&s, &t_last) || r == -2)
+		return EXIT_INTERNAL;
+	if (r)
+		return dest_gone("during the precopy rounds");
+
+	/* Downtime starts at t_last: what changed since the last round, and the vCPUs. */
+	if (o->precopy_rounds) {
+		r = send_dirty(&s);
+		if (r == -2)
+			return EXIT_INTERNAL;
+		if (r)
+			return dest_gone("at the switch-over");
+	}
 	if (o->precopy_all && send_precopy(&s, mem_size))
 		return dest_gone("during pre-copy");
 	for (i = 0; i < s.nvcpus; i++) {
@@ -594,9 +801,16 @@ int source_main(const struct options *o)
 		if (len < 0 || pc_send(&s.main, PC_STATE, 0, i, buf, len))
 			return dest_gone("before STATE");
 	}
-	say_src("paused the guest (%d vCPUs) after %llu page visits, %.0f ms after the fill; "
-		"state%s sent", s.nvcpus, (unsigned long long)visits, s.cpus[0].t_warm_ns / 1e6,
-		o->precopy_all ? " and every page" : " (no page)");
+	if (o->precopy_rounds)
+		say_src("paused the guest (%d vCPUs) after %llu page visits and %u precopy rounds "
+			"(%.0f ms); %llu pages dirty since the last round; dirty log, DIRTY and "
+			"state sent %.1f ms after the pause", s.nvcpus, (unsigned long long)visits,
+			s.pre.rounds, s.pre.ns / 1e6, (unsigned long long)s.pre.dirty_at_pause,
+			(now_ns() - t_last) / 1e6);
+	else
+		say_src("paused the guest (%d vCPUs) after %llu page visits, %.0f ms after the fill; "
+			"state%s sent", s.nvcpus, (unsigned long long)visits,
+			s.cpus[0].t_warm_ns / 1e6, o->precopy_all ? " and every page" : " (no page)");
 
 	/* Postcopy: the destination runs; serve it. */
 	if (pthread_create(&demand, NULL, demand_thread, &s)) {
@@ -624,7 +838,7 @@ int source_main(const struct options *o)
 	if (!ret && s.demand_error)
 		ret = s.demand_error;
 
-	say_src("pre-copied %llu pages, streamed %llu (%llu zero), answered %llu demand requests; "
+	say_src("pre-copied %llu pages (all rounds), streamed %llu (%llu zero), answered %llu demand requests; "
 		"sent %.1f MiB",
 		(unsigned long long)s.precopy_pages, (unsigned long long)s.stream_pages,
 		(unsigned long long)s.stream_zero, (unsigned long long)s.demand_pages,

@@ -52,13 +52,14 @@ struct options {
 	unsigned int demand_timeout_s;	/* dest: give up on a demand request after this long */
 	unsigned int min_faults;	/* dest: fail unless at least this many userfault exits */
 	unsigned int min_uffd_faults;	/* dest: ... and this many userfaultfd faults */
+	unsigned int precopy_rounds;	/* source: hybrid: at most this many precopy rounds */
 	bool precopy_all;		/* stop-and-copy: every page before resume */
 	bool no_userfault;		/* negative control: dest without KVM_MEM_USERFAULT */
 	bool no_uffd;			/* negative control: dest without userfaultfd */
 	enum fault fault;
 	bool expect_fault;
 	uint64_t seed;
-	const char *given[24];		/* per option (options.c): its value as given, or NULL */
+	const char *given[32];		/* per option (options.c): its value as given, or NULL */
 };
 
 static inline uint64_t now_ns(void)

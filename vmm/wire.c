@@ -236,6 +236,7 @@ int hello_encode(const struct pc_hello *h, uint8_t *buf, size_t cap)
 	w_u32(&b, h->every);
 	w_u32(&b, h->nvcpus);
 	w_u32(&b, h->precopy_all);
+	w_u32(&b, h->precopy_rounds);
 	w_u32(&b, h->delay_us);
 	w_u32(&b, h->rate_mib);
 	return b.overflow ? -1 : (int)b.len;
@@ -261,6 +262,7 @@ int hello_decode(struct pc_hello *h, const uint8_t *buf, size_t len, char *why, 
 	h->every = r_u32(&b);
 	h->nvcpus = r_u32(&b);
 	h->precopy_all = r_u32(&b);
+	h->precopy_rounds = r_u32(&b);
 	h->delay_us = r_u32(&b);
 	h->rate_mib = r_u32(&b);
 	if (b.short_read || b.off != len) {
@@ -487,6 +489,37 @@ int state_decode(struct pc_state *st, const uint8_t *buf, size_t len)
 	return b.short_read || b.off != len ? -1 : 0;
 }
 
+int precopy_encode(const struct pc_precopy *p, uint8_t *buf, size_t cap)
+{
+	struct wbuf b = { .p = buf, .cap = cap };
+	uint32_t i;
+
+	if (p->rounds > PC_MAX_ROUNDS)
+		return -1;
+	w_u32(&b, p->rounds);
+	for (i = 0; i < p->rounds; i++)
+		w_u64(&b, p->pages[i]);
+	w_u64(&b, p->dirty_at_pause);
+	w_u64(&b, p->ns);
+	return b.overflow ? -1 : (int)b.len;
+}
+
+int precopy_decode(struct pc_precopy *p, const uint8_t *buf, size_t len)
+{
+	struct rbuf b = { .p = buf, .len = len };
+	uint32_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->rounds = r_u32(&b);
+	if (p->rounds > PC_MAX_ROUNDS)
+		return -1;
+	for (i = 0; i < p->rounds; i++)
+		p->pages[i] = r_u64(&b);
+	p->dirty_at_pause = r_u64(&b);
+	p->ns = r_u64(&b);
+	return b.short_read || b.off != len ? -1 : 0;
+}
+
 /* ---- sending and receiving ---- */
 
 void chan_init(struct pc_chan *c, int fd, const char *name)
@@ -631,6 +664,7 @@ const char *pc_type_name(unsigned int type)
 		[PC_CHANNEL] = "CHANNEL", [PC_HELLO] = "HELLO", [PC_READY] = "READY",
 		[PC_PAGE] = "PAGE", [PC_STATE] = "STATE", [PC_STREAM_END] = "STREAM_END",
 		[PC_REQ] = "REQ", [PC_COMPLETE] = "COMPLETE", [PC_ABORT] = "ABORT",
+		[PC_PRECOPY_END] = "PRECOPY_END", [PC_DIRTY] = "DIRTY", [PC_SYNC] = "SYNC",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])

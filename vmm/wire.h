@@ -4,9 +4,10 @@
  *
  * The destination opens two connections to the source and names each with
  * a CHANNEL message:
- *   main    source -> dest: HELLO, PAGE (stop-and-copy only)..., STATE,
+ *   main    source -> dest: HELLO, PAGE (precopy rounds)..., SYNC,
+ *                           PRECOPY_END, DIRTY..., STATE (one per vCPU),
  *                           PAGE (stream)..., STREAM_END
- *           dest -> source: READY, COMPLETE
+ *           dest -> source: READY, SYNC (the echo), COMPLETE
  *   urgent  dest -> source: REQ (a demand request for one page)
  *           source -> dest: PAGE (the answer)
  * Demand traffic has its own connection so that an answer never queues
@@ -57,6 +58,19 @@ enum pc_type {
 	PC_REQ,		/* arg = gpa the destination is waiting for */
 	PC_COMPLETE,	/* every page arrived; the source may go */
 	PC_ABORT,	/* payload: a message; the sender gives up */
+	PC_PRECOPY_END,	/* payload: struct pc_precopy; the vCPUs are paused */
+	PC_DIRTY,	/* arg = first page; payload: bitmap of pages sent but stale */
+	PC_SYNC,	/* source -> dest, echoed back: everything before it is in */
+};
+
+#define PC_MAX_ROUNDS	16
+
+/* PRECOPY_END: what the precopy rounds did, for the report. */
+struct pc_precopy {
+	uint32_t rounds;
+	uint64_t pages[PC_MAX_ROUNDS];	/* sent per round */
+	uint64_t dirty_at_pause;	/* pages dirty when the vCPUs stopped */
+	uint64_t ns;			/* from the first round to the pause */
 };
 
 enum { PC_CH_MAIN, PC_CH_URGENT };
@@ -88,6 +102,7 @@ struct pc_hello {
 	uint32_t every;		/* the guest's progress interval, in visits */
 	uint32_t nvcpus;
 	uint32_t precopy_all;	/* every page comes before STATE */
+	uint32_t precopy_rounds; /* at most this many rounds before STATE (0: none) */
 	uint32_t delay_us;	/* the source's settings, for the report: */
 	uint32_t rate_mib;	/* demand delay and stream rate (0: unlimited) */
 };
@@ -132,6 +147,8 @@ int hello_encode(const struct pc_hello *h, uint8_t *buf, size_t cap);
 /* 0, or -1 with why filled in (wrong version, short payload). */
 int hello_decode(struct pc_hello *h, const uint8_t *buf, size_t len, char *why, size_t wlen);
 int state_encode(const struct pc_state *s, uint8_t *buf, size_t cap);
+int precopy_encode(const struct pc_precopy *p, uint8_t *buf, size_t cap);
+int precopy_decode(struct pc_precopy *p, const uint8_t *buf, size_t len);
 int state_decode(struct pc_state *s, const uint8_t *buf, size_t len);
 
 void hdr_encode(uint8_t out[WIRE_HDR_SIZE], const struct pc_hdr *h);
