@@ -75,11 +75,12 @@ boot-loop: build
 	@$(S)/boot-loop.sh $(LOOP_RUN) $(LOOP_N)
 
 # The main job: postcopy live migrations on KVM Userfault (vmm/), in the
-# patched x86_64 kernel under QEMU, with their reports.  KVM runs with the
-# shadow MMU: QEMU's emulated nested paging is flaky under thousands of
-# userfault exits (see README, "Known flakes").
+# patched x86_64 kernel under QEMU, with their reports, once with each of
+# KVM's x86 MMUs: the shadow MMU (parallel vCPUs) and the TDP MMU (nested
+# paging, on single-threaded TCG: see README, "Known flakes").
+RUN_RUNS ?= x86_64-shadow x86_64-tdp
 run: build-x86_64
-	@GUEST_PLAN=/plans/x86_64-run.plan $(S)/test.sh x86_64-shadow
+	@GUEST_PLAN=/plans/x86_64-run.plan $(S)/test.sh $(RUN_RUNS)
 
 # The benchmark: demand_paging_test without userfault, with userfaultfd
 # MISSING and MINOR, KVM Userfault alone and with MINOR, at 1, 2 and 4 vCPUs,
