@@ -268,15 +268,20 @@ static int read_plan(const char *path, struct test *tests)
 	return n;
 }
 
+/* Kernel log lines echoed after a splat's first line: its registers and call trace. */
+#define SPLAT_CONTEXT_LINES 48
+
 /*
  * Echo the kernel log lines that carry an echo marker as comments, and every
- * line that carries a splat marker; return how many of the latter.
+ * line that carries a splat marker followed by the lines that explain it
+ * (the console runs "quiet", so they reach the host only this way); return
+ * how many splats there were.
  */
 static int scan_kernel_log(void)
 {
 	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
 	char *log, *line, *save;
-	int n, hits = 0;
+	int n, hits = 0, context = 0;
 	size_t i;
 
 	if (size <= 0)
@@ -289,6 +294,10 @@ static int scan_kernel_log(void)
 		n = 0;
 	log[n] = '\0';
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (context > 0) {
+			context--;
+			say("# splat+ %s\n", line);
+		}
 		for (i = 0; i < sizeof(echo_markers) / sizeof(echo_markers[0]); i++) {
 			if (strstr(line, echo_markers[i])) {
 				say("# kernel: %s\n", line);
@@ -298,6 +307,7 @@ static int scan_kernel_log(void)
 		for (i = 0; i < sizeof(splat_markers) / sizeof(splat_markers[0]); i++) {
 			if (strstr(line, splat_markers[i])) {
 				say("# splat: %s\n", line);
+				context = SPLAT_CONTEXT_LINES;
 				hits++;
 				break;
 			}
