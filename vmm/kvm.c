@@ -235,29 +235,32 @@ void vm_destroy(struct vm *vm)
 	memset(vm, 0, sizeof(*vm));
 }
 
-int vm_set_userfault(struct vm *vm, bool on)
+/*
+ * Turn one memslot flag on or off.  Same slot, gpa, size, address and
+ * guest_memfd: a flags-only update.
+ */
+static int vm_set_slot_flag(struct vm *vm, uint32_t flag, bool on, const char *what)
 {
-	uint32_t flags = on ? vm->slot_flags | KVM_MEM_USERFAULT
-			    : vm->slot_flags & ~KVM_MEM_USERFAULT;
+	uint32_t flags = on ? vm->slot_flags | flag : vm->slot_flags & ~flag;
 
-	/* Same slot, gpa, size, address and guest_memfd: a flags-only update. */
 	if (set_region(vm, flags))
-		return fail(on ? "KVM_SET_USER_MEMORY_REGION2 (userfault on)"
-			       : "KVM_SET_USER_MEMORY_REGION2 (userfault off)");
+		return fail(what);
 	vm->slot_flags = flags;
 	return 0;
 }
 
+int vm_set_userfault(struct vm *vm, bool on)
+{
+	return vm_set_slot_flag(vm, KVM_MEM_USERFAULT, on,
+				on ? "KVM_SET_USER_MEMORY_REGION2 (userfault on)"
+				   : "KVM_SET_USER_MEMORY_REGION2 (userfault off)");
+}
+
 int vm_set_dirty_log(struct vm *vm, bool on)
 {
-	uint32_t flags = on ? vm->slot_flags | KVM_MEM_LOG_DIRTY_PAGES
-			    : vm->slot_flags & ~KVM_MEM_LOG_DIRTY_PAGES;
-
-	if (set_region(vm, flags))
-		return fail(on ? "KVM_SET_USER_MEMORY_REGION2 (dirty logging on)"
-			       : "KVM_SET_USER_MEMORY_REGION2 (dirty logging off)");
-	vm->slot_flags = flags;
-	return 0;
+	return vm_set_slot_flag(vm, KVM_MEM_LOG_DIRTY_PAGES, on,
+				on ? "KVM_SET_USER_MEMORY_REGION2 (dirty logging on)"
+				   : "KVM_SET_USER_MEMORY_REGION2 (dirty logging off)");
 }
 
 int vm_get_dirty_log(struct vm *vm, unsigned long *bitmap)

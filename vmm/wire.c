@@ -102,28 +102,27 @@ uint16_t r_u16(struct rbuf *b)
 	return p ? (uint16_t)(p[0] | p[1] << 8) : 0;
 }
 
-uint32_t r_u32(struct rbuf *b)
+/* An n-byte little-endian field; 0 past the end, as r_take() records. */
+static uint64_t r_le(struct rbuf *b, size_t n)
 {
-	const uint8_t *p = r_take(b, 4);
-	uint32_t v = 0;
-	int i;
+	const uint8_t *p = r_take(b, n);
+	uint64_t v = 0;
+	size_t i;
 
 	if (p)
-		for (i = 0; i < 4; i++)
-			v |= (uint32_t)p[i] << (8 * i);
+		for (i = 0; i < n; i++)
+			v |= (uint64_t)p[i] << (8 * i);
 	return v;
+}
+
+uint32_t r_u32(struct rbuf *b)
+{
+	return (uint32_t)r_le(b, 4);
 }
 
 uint64_t r_u64(struct rbuf *b)
 {
-	const uint8_t *p = r_take(b, 8);
-	uint64_t v = 0;
-	int i;
-
-	if (p)
-		for (i = 0; i < 8; i++)
-			v |= (uint64_t)p[i] << (8 * i);
-	return v;
+	return r_le(b, 8);
 }
 
 void r_bytes(struct rbuf *b, void *dst, size_t n)
