@@ -47,24 +47,25 @@ void w_u16(struct wbuf *b, uint16_t v)
 	}
 }
 
-void w_u32(struct wbuf *b, uint32_t v)
+/* An n-byte little-endian field; nothing if it doesn't fit, as w_room() records. */
+static void w_le(struct wbuf *b, uint64_t v, size_t n)
 {
-	uint8_t *p = w_room(b, 4);
-	int i;
+	uint8_t *p = w_room(b, n);
+	size_t i;
 
 	if (p)
-		for (i = 0; i < 4; i++)
+		for (i = 0; i < n; i++)
 			p[i] = v >> (8 * i);
+}
+
+void w_u32(struct wbuf *b, uint32_t v)
+{
+	w_le(b, v, 4);
 }
 
 void w_u64(struct wbuf *b, uint64_t v)
 {
-	uint8_t *p = w_room(b, 8);
-	int i;
-
-	if (p)
-		for (i = 0; i < 8; i++)
-			p[i] = v >> (8 * i);
+	w_le(b, v, 8);
 }
 
 void w_bytes(struct wbuf *b, const void *src, size_t n)
