@@ -17,14 +17,45 @@ suspect (--suspects prints a run's suspects, one per line); regress.sh runs
 each suspect again several times on both kernels (LOGS/samples/KERNEL/RUN.log).
 A suspect that base also fails in some sample is flaky on base: listed with
 both kernels' counts, not a regression.  A suspect that base passes in every
-sample is a regression, and so is a test the series never got to run, or a
-kernel-log report with the series only.
+sample is a regression, and so is a test the series never got to run.
+
+A kernel-log report (WARNING, BUG, ...) names the task that made it
+("CPU#1: debug-exception/44", "Comm: debug-exception", the first 15
+characters of the program's name): it counts as a failure of that test.  A
+report with the series only makes its test a suspect, resampled like the
+others, and in the samples a report from the test counts as one of its
+failures; a report that names no test of the plan is a regression.
 """
 import os
 import re
 import sys
 
 KERNELS = ("base", "series")
+COMM_LEN = 15	# TASK_COMM_LEN - 1: how much of a program's name the kernel keeps
+
+
+def splat_tasks(path):
+    """The task names (comm) of the kernel-log reports init echoed in one boot's log."""
+    tasks = []
+    if not os.path.exists(path):
+        return tasks
+    for line in open(path, errors="replace"):
+        m = (re.match(r"# splat: .*CPU#\d+: (\S+)/\d+", line) or
+             re.match(r"# splat\+? .* Comm: (\S+)", line))
+        if m and m.group(1) not in tasks:
+            tasks.append(m.group(1))
+    return tasks
+
+
+def blamed(tasks, tests):
+    """The tests of the plan the reports' task names belong to; None for a task of no test."""
+    out = []
+    for task in tasks:
+        owners = [t for t in tests if t[:COMM_LEN] == task]
+        if not owners:
+            return None
+        out += [t for t in owners if t not in out]
+    return out
 
 
 def parse(path):
@@ -65,21 +96,30 @@ def samples(path):
             continue
         status = "fail" if m.group(1) else ("skip" if (m.group(3) or "").startswith("SKIP") else "pass")
         counts.setdefault(m.group(2), []).append(status)
+    # A kernel-log report is one more failure of the test whose task made it.
+    for t in blamed(splat_tasks(path), list(counts)) or []:
+        counts[t].append("fail")
     return counts
 
 
-def suspects(res_base, res_series):
-    """Tests that passed on base and failed (or timed out) with the series."""
-    return [t for t, (s, _) in res_series.items()
-            if s in ("FAIL", "TIMEOUT") and t != "(kernel log)"
-            and res_base.get(t, ("-", ""))[0] == "pass"]
+def suspects(res_base, res_series, splats=()):
+    """Tests that passed on base and failed (or timed out) with the series,
+    or to which a kernel-log report the series alone made is blamed."""
+    out = [t for t, (s, _) in res_series.items()
+           if s in ("FAIL", "TIMEOUT") and t != "(kernel log)"
+           and res_base.get(t, ("-", ""))[0] == "pass"]
+    if res_series.get("(kernel log)", ("-", ""))[0] == "FAIL" and \
+       res_base.get("(kernel log)", ("-", ""))[0] == "pass":
+        out += [t for t in blamed(splats, list(res_series)) or [] if t not in out]
+    return out
 
 
 def main():
     if sys.argv[1] == "--suspects":
         logs, run = sys.argv[2], sys.argv[3]
         res = {k: parse(os.path.join(logs, k, f"{run}.log")) for k in KERNELS}
-        print("\n".join(suspects(res["base"], res["series"])))
+        splats = splat_tasks(os.path.join(logs, "series", f"{run}.log"))
+        print("\n".join(suspects(res["base"], res["series"], splats)))
         return 0
     logs, runs = sys.argv[1], sys.argv[2:]
     res = {(k, r): parse(os.path.join(logs, k, f"{r}.log")) for r in runs for k in KERNELS}
@@ -99,30 +139,43 @@ def main():
 
     summary, regressions, base_bad, flaky = [], [], [], []
     for r in runs:
+        ran = set(res[("base", r)]) | set(res[("series", r)])
         for k in KERNELS:
             st = [s for s, _ in res[(k, r)].values()]
             summary.append(f"{r} {k}: {st.count('pass')} passed, "
                            f"{st.count('FAIL') + st.count('TIMEOUT')} failed "
                            f"({st.count('TIMEOUT')} timeouts), {st.count('skip')} skipped, "
-                           f"{sum(1 for t in tests if t not in res[(k, r)])} not run")
-        sus = suspects(res[("base", r)], res[("series", r)])
+                           f"{sum(1 for t in ran if t not in res[(k, r)])} not run")
+        splats = splat_tasks(os.path.join(logs, "series", f"{r}.log"))
+        sus = suspects(res[("base", r)], res[("series", r)], splats)
         for t in tests:
             b = res[("base", r)].get(t, ("-", ""))
             s = res[("series", r)].get(t, ("-", ""))
+            if b[0] not in ("pass", "skip", "-"):
+                base_bad.append(f"{r}: {t}: {b[0]} on base ({b[1] or 'no output'})")
             if b[0] != "pass" or s[0] == "pass":
                 continue
-            if t not in sus:
-                regressions.append(f"{r}: {t}: {s[0]} with the series ({s[1]})")
+            if s[0] == "-":
+                regressions.append(f"{r}: {t}: never run with the series")
                 continue
-            bs, ss = smp[("base", r)].get(t, []), smp[("series", r)].get(t, [])
-            counts = (f"base failed {bs.count('fail')} of {len(bs) + 1} runs, "
-                      f"series {ss.count('fail') + 1} of {len(ss) + 1} runs")
-            if bs.count("fail") > 0:
-                flaky.append(f"{r}: {t}: flaky on base: {counts} ({s[1]})")
-            else:
-                regressions.append(f"{r}: {t}: {s[0]} with the series; {counts} ({s[1]})")
-            if b[0] not in ("pass", "skip"):
-                base_bad.append(f"{r}: {t}: {b[0]} on base ({b[1] or 'no output'})")
+            # A kernel-log report is judged as a failure of the tests it is blamed on.
+            owners = blamed(splats, list(res[("series", r)])) if t == "(kernel log)" else [t]
+            if owners is None or (t == "(kernel log)" and not owners):
+                regressions.append(f"{r}: {t}: {s[0]} with the series, from a task of no "
+                                   f"test ({', '.join(splats) or 'unnamed'}: {s[1]})")
+                continue
+            for o in owners:
+                if o not in sus:
+                    regressions.append(f"{r}: {t}: {s[0]} with the series ({s[1]})")
+                    continue
+                what = f"{o} (its kernel-log report)" if o != t else t
+                bs, ss = smp[("base", r)].get(o, []), smp[("series", r)].get(o, [])
+                counts = (f"base failed {bs.count('fail')} of {len(bs) + 1} runs, "
+                          f"series {ss.count('fail') + 1} of {len(ss) + 1} runs")
+                if bs.count("fail") > 0:
+                    flaky.append(f"{r}: {what}: flaky on base: {counts} ({s[1]})")
+                else:
+                    regressions.append(f"{r}: {what}: {s[0]} with the series; {counts} ({s[1]})")
 
     out.append("\n## Counts\n")
     out += [f"- {s}" for s in summary]

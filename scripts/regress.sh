@@ -6,12 +6,14 @@
 # set of memslot flags, e.g. set_memory_region_test), on each run given, one
 # test per plan line with a per-test timeout;
 # then the table (regress-report.py): a test that passes on base and fails
-# with the series is run again REGRESS_SAMPLES times on both kernels (below);
-# it is a regression, and fails this stage, unless base fails it too.
+# with the series (or whose task made a kernel-log report with the series
+# only) is run again REGRESS_SAMPLES times on both kernels (below); it is a
+# regression, and fails this stage, unless base fails it too.
 # Usage: regress.sh RUN...     (the patched kernels are `make build`'s)
 # REGRESS_TIMEOUT (seconds per test, default 120: the suite's own
 # tools/testing/selftests/kvm/settings) changes the timeout; REGRESS_KERNELS
-# ("base series") boots only the kernels named, keeping the others' logs.
+# ("base series") boots only the kernels named, keeping the others' logs
+# ("none": only the samples of the suspects in the logs kept).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -71,6 +73,7 @@ for run in "$@"; do
 	. "$TOP/runs/$run.sh"
 	. "$TOP/targets/$TARGET.sh"
 	for kernel in ${REGRESS_KERNELS:-base series}; do
+		[ "$kernel" != none ] || continue
 		k=$(kernel_out "$kernel")
 		rm -rf "$logs/$kernel/$run.log" "$logs/$kernel.$run.out"
 		mkdir -p "$logs/$kernel"
