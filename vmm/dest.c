@@ -146,6 +146,17 @@ struct dest {
 	int abort_code;
 	pthread_mutex_t abort_lock;
 
+	/*
+	 * Failure handling.  acked: the source has our STATE_ACK, the guest
+	 * runs here; from then on a broken connection pauses postcopy
+	 * (reconnecting) instead of ending it.
+	 */
+	bool acked, reconnecting, stream_ended;
+	unsigned int reconnects;
+	uint64_t n_bad_sum;		/* pages that failed their checksum, asked again */
+	uint64_t paused_ns;		/* time spent reconnecting */
+	pthread_t rx_main, rx_urgent, watchdog;
+
 	/* The first vCPU to see every page in turns KVM_MEM_USERFAULT off. */
 	pthread_mutex_t off_lock;
 	bool uf_off;
@@ -223,6 +234,8 @@ static void dest_abort(struct dest *d, int code, const char *tag, const char *fm
 		shutdown(d->urgent.fd, SHUT_RDWR);
 	pthread_mutex_unlock(&d->abort_lock);
 }
+
+static int request_page(struct dest *d, uint64_t idx);
 
 static bool page_missing(struct dest *d, uint64_t idx)
 {
@@ -304,6 +317,11 @@ static void install(struct dest *d, uint64_t gpa, bool zero, const uint8_t *data
 		__atomic_fetch_add(&d->n_zero, 1, __ATOMIC_RELAXED);
 
 	n = __atomic_add_fetch(&d->installed, 1, __ATOMIC_SEQ_CST);
+	if (d->o->fault == FAULT_DEST_DIES && d->acked && n == d->npages / 2) {
+		say_dst("injecting fault: dying (SIGKILL) with %llu of %llu pages installed",
+			(unsigned long long)n, (unsigned long long)d->npages);
+		kill(getpid(), SIGKILL);
+	}
 	if (n == d->npages)
 		__atomic_store_n(&d->t_all_installed, now_ns(), __ATOMIC_RELEASE);
 
@@ -415,23 +433,150 @@ static void recv_failed(struct dest *d, struct pc_chan *c, int r, const struct p
 }
 
 /*
- * The main socket after STATE: the stream.  It is ordered, so at STREAM_END
- * every page the source streamed is in, and any page still missing must be
- * one the vCPU asked for (the source leaves those to the urgent socket).
+ * A page that failed its checksum but whose header was whole: the stream
+ * is still in step, so drop it and ask for it again.  0 if handled so,
+ * -1 if the failure is of another kind.
+ */
+static int ask_again(struct dest *d, struct pc_chan *c, int r, const struct pc_hdr *h,
+		     uint32_t got)
+{
+	uint64_t idx;
+
+	if (r != -PC_E_SUM || h->type != PC_PAGE || got != h->len || h->arg % GUEST_PAGE_SIZE ||
+	    h->arg >= d->vm.mem_size)
+		return -1;
+	idx = h->arg / GUEST_PAGE_SIZE;
+	__atomic_fetch_add(&d->n_bad_sum, 1, __ATOMIC_RELAXED);
+	say_dst("the page for gpa %#llx failed its checksum on the %s connection; not installed, "
+		"asking for it again", (unsigned long long)h->arg, c->name);
+	if (!page_missing(d, idx))
+		return 0;
+	__atomic_store_n(&d->requested[idx], 0, __ATOMIC_RELEASE);
+	return request_page(d, idx) < 0 ? -1 : 0;
+}
+
+/* Can a broken connection be survived?  Only once the guest is ours. */
+static bool recoverable(struct dest *d)
+{
+	return __atomic_load_n(&d->acked, __ATOMIC_ACQUIRE) && !aborted(d);
+}
+
+static void *urgent_rx(void *arg);
+
+/* Send the pages our userfault bitmap still marks missing: RESUME, MISSING..., RESUME_END. */
+static int send_missing(struct dest *d, uint64_t *missing)
+{
+	uint64_t first, k, chunk = 4096 * 8;
+	uint8_t buf[4096];
+
+	*missing = 0;
+	for (k = 0; k < d->npages; k++)
+		*missing += page_missing(d, k);
+	if (pc_send(&d->main, PC_RESUME, 0, *missing, NULL, 0))
+		return -1;
+	for (first = 0; first < d->npages; first += chunk) {
+		uint64_t n = d->npages - first < chunk ? d->npages - first : chunk;
+
+		memset(buf, 0, sizeof(buf));
+		for (k = 0; k < n; k++)
+			if (page_missing(d, first + k))
+				buf[k / 8] |= 1 << (k % 8);
+		if (pc_send(&d->main, PC_MISSING, 0, first, buf, (n + 7) / 8))
+			return -1;
+	}
+	return pc_send(&d->main, PC_RESUME_END, 0, 0, NULL, 0);
+}
+
+/*
+ * A connection broke after the guest became ours: postcopy pauses (the
+ * vCPUs that wait for a page keep waiting, the others run on), we
+ * reconnect, tell the source what is still missing and ask again for
+ * what was asked for.  Called by the main receiver only.  0, or -1
+ * (aborted: the source did not come back within --timeout).
+ */
+static int reconnect(struct dest *d, const char *why)
+{
+	uint64_t t0 = now_ns(), idx, missing, asked = 0;
+	int fds[2], ch;
+
+	__atomic_store_n(&d->reconnecting, true, __ATOMIC_SEQ_CST);
+	say_dst("postcopy paused: %s; the vCPUs keep waiting for their pages, reconnecting to %s",
+		why, d->o->connect);
+	shutdown(d->urgent.fd, SHUT_RDWR);
+	pthread_join(d->rx_urgent, NULL);
+	for (ch = PC_CH_MAIN; ch <= PC_CH_URGENT; ch++) {
+		fds[ch] = net_connect(d->o->connect, d->o->demand_timeout_s);
+		if (fds[ch] < 0) {
+			if (ch)
+				close(fds[0]);
+			dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
+				   "the connection to the source broke (%s) and reconnecting to %s "
+				   "failed within %u s: %s", why, d->o->connect,
+				   d->o->demand_timeout_s, strerror(errno));
+			return -1;
+		}
+	}
+	chan_replace(&d->main, fds[PC_CH_MAIN]);
+	chan_replace(&d->urgent, fds[PC_CH_URGENT]);
+	if (pc_send(&d->main, PC_CHANNEL, 0, PC_CH_MAIN | PC_CH_RECONNECT, NULL, 0) ||
+	    pc_send(&d->urgent, PC_CHANNEL, 0, PC_CH_URGENT | PC_CH_RECONNECT, NULL, 0) ||
+	    send_missing(d, &missing)) {
+		dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "after reconnecting: %s",
+			   strerror(errno));
+		return -1;
+	}
+	if (pthread_create(&d->rx_urgent, NULL, urgent_rx, d)) {
+		dest_abort(d, EXIT_INTERNAL, "internal", "pthread_create failed");
+		return -1;
+	}
+	/* What was asked for before the drop may be lost: ask again. */
+	for (idx = 0; idx < d->npages; idx++) {
+		if (!page_missing(d, idx) || !__atomic_load_n(&d->requested[idx], __ATOMIC_ACQUIRE))
+			continue;
+		__atomic_store_n(&d->t_requested[idx], now_ns(), __ATOMIC_RELEASE);
+		pc_send(&d->urgent, PC_REQ, 0, idx * GUEST_PAGE_SIZE, NULL, 0);
+		asked++;
+	}
+	d->stream_ended = false;
+	d->reconnects++;
+	d->paused_ns += now_ns() - t0;
+	__atomic_store_n(&d->reconnecting, false, __ATOMIC_SEQ_CST);
+	say_dst("postcopy resumed after %.1f ms: %llu pages still missing, %llu asked for again",
+		(now_ns() - t0) / 1e6, (unsigned long long)missing, (unsigned long long)asked);
+	return 0;
+}
+
+/*
+ * The main connection after STATE: the stream.  It is ordered, so at
+ * STREAM_END every page the source streamed is in; any page still missing
+ * is asked for now (the watchdog says "page-lost" if it never comes).
  */
 static void *main_rx(void *arg)
 {
 	static uint8_t buf[PC_MAX_PAYLOAD];
 	struct dest *d = arg;
 	struct pc_hdr h;
+	char why[160];
 	uint32_t got;
 	uint64_t idx;
 
+	pthread_setname_np(pthread_self(), "rx-main");
 	for (;;) {
 		int r = pc_recv(&d->main, &h, buf, sizeof(buf), &got);
 
 		if (aborted(d))
 			return NULL;
+		if (r == -PC_E_EOF && !missing_pages(d))
+			return NULL;	/* the source is done with us */
+		if (r && !ask_again(d, &d->main, r, &h, got))
+			continue;
+		if (r && recoverable(d)) {
+			snprintf(why, sizeof(why), "the main connection: %s%s%s", pc_err_name(r),
+				 r == -PC_E_IO ? ": " : "", r == -PC_E_IO ? strerror(errno) : "");
+			if (reconnect(d, why))
+				return NULL;
+			continue;
+		}
 		if (r) {
 			recv_failed(d, &d->main, r, &h, got);
 			return NULL;
@@ -442,29 +587,26 @@ static void *main_rx(void *arg)
 				return NULL;
 			break;
 		case PC_STREAM_END:
-			for (idx = 0; idx < d->npages; idx++) {
-				if (page_missing(d, idx) &&
-				    !__atomic_load_n(&d->requested[idx], __ATOMIC_ACQUIRE)) {
-					dest_abort(d, EXIT_PROTOCOL, "protocol",
-						   "the source ended its stream without sending gpa %#llx",
-						   (unsigned long long)idx * GUEST_PAGE_SIZE);
+			d->stream_ended = true;
+			for (idx = 0; idx < d->npages; idx++)
+				if (page_missing(d, idx) && request_page(d, idx) < 0)
 					return NULL;
-				}
-			}
-			return NULL;
+			if (!missing_pages(d))
+				return NULL;
+			break;
 		case PC_ABORT:
 			buf[got < sizeof(buf) ? got : sizeof(buf) - 1] = 0;
 			dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "the source aborted: %s", buf);
 			return NULL;
 		default:
-			dest_abort(d, EXIT_PROTOCOL, "protocol", "unexpected %s message on the main socket",
+			dest_abort(d, EXIT_PROTOCOL, "protocol", "unexpected %s message on the main connection",
 				   pc_type_name(h.type));
 			return NULL;
 		}
 	}
 }
 
-/* The urgent socket: answers to demand requests. */
+/* The urgent connection: answers to demand requests. */
 static void *urgent_rx(void *arg)
 {
 	static uint8_t buf[PC_MAX_PAYLOAD];
@@ -472,26 +614,95 @@ static void *urgent_rx(void *arg)
 	struct pc_hdr h;
 	uint32_t got;
 
+	pthread_setname_np(pthread_self(), "rx-urgent");
 	for (;;) {
 		int r = pc_recv(&d->urgent, &h, buf, sizeof(buf), &got);
 
-		if (aborted(d))
+		if (aborted(d) || __atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE))
 			return NULL;
 		/* After the last page, the source hanging up is the normal end. */
 		if (r == -PC_E_EOF && !missing_pages(d))
 			return NULL;
+		if (r && !ask_again(d, &d->urgent, r, &h, got))
+			continue;
+		if (r && recoverable(d)) {
+			/* The main receiver reconnects both: wake it. */
+			shutdown(d->main.fd, SHUT_RDWR);
+			return NULL;
+		}
 		if (r) {
 			recv_failed(d, &d->urgent, r, &h, got);
 			return NULL;
 		}
 		if (h.type != PC_PAGE) {
 			dest_abort(d, EXIT_PROTOCOL, "protocol",
-				   "unexpected %s message on the urgent socket", pc_type_name(h.type));
+				   "unexpected %s message on the urgent connection", pc_type_name(h.type));
 			return NULL;
 		}
 		if (take_page(d, &h, buf, VIA_DEMAND))
 			return NULL;
 	}
+}
+
+/*
+ * Every 100 ms: a demand request (from a vCPU, the uffd thread or the end
+ * of the stream) that has had no answer for --timeout seconds ends the
+ * migration, "demand-timeout" while the stream runs and "page-lost" once
+ * it has ended without the page; not while reconnecting.  After an abort,
+ * it gives the vCPU threads a moment to stop by themselves, then ends the
+ * process: a thread asleep on a page that will never come (the VMM's own
+ * access through the mapping) cannot be woken any other way without
+ * letting it read a zero page.
+ */
+static void *watchdog(void *arg)
+{
+	struct dest *d = arg;
+	uint64_t t_abort = 0, idx, t;
+
+	for (;;) {
+		usleep(100000);
+		t = now_ns();
+		if (aborted(d)) {
+			if (!t_abort)
+				t_abort = t;
+			if (t - t_abort > 2000000000ULL) {
+				say_dst("a thread is still blocked on a page that will not arrive; exiting");
+				_exit(d->abort_code);
+			}
+			continue;
+		}
+		if (__atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE))
+			continue;
+		for (idx = 0; idx < d->npages; idx++) {
+			uint64_t tr;
+
+			if (!__atomic_load_n(&d->requested[idx], __ATOMIC_ACQUIRE) || !page_missing(d, idx))
+				continue;
+			/* A request made since t was read is newer than t: not late. */
+			tr = __atomic_load_n(&d->t_requested[idx], __ATOMIC_ACQUIRE);
+			if (!tr || tr >= t || t - tr < (uint64_t)d->o->demand_timeout_s * 1000000000ULL)
+				continue;
+			/* Before stopping anything: what is every thread doing? */
+			say_dst("demand request for gpa %#llx unanswered for %.1f s (%s by a receiver), "
+				"%llu of %llu pages installed, %llu requests from the uffd thread; "
+				"the threads:", (unsigned long long)idx * GUEST_PAGE_SIZE,
+				(t - tr) / 1e9, d->claimed[idx] ? "claimed" : "not claimed",
+				(unsigned long long)d->installed, (unsigned long long)d->npages,
+				(unsigned long long)d->uffd_reqs);
+			log_threads("dest");
+			if (d->stream_ended)
+				dest_abort(d, EXIT_PAGE_LOST, "page-lost",
+					   "gpa %#llx never arrived: the stream ended without it and the "
+					   "demand request for it had no answer within %u s",
+					   (unsigned long long)idx * GUEST_PAGE_SIZE, d->o->demand_timeout_s);
+			else
+				dest_abort(d, EXIT_TIMEOUT, "demand-timeout",
+					   "no answer to the demand request for gpa %#llx within %u s",
+					   (unsigned long long)idx * GUEST_PAGE_SIZE, d->o->demand_timeout_s);
+			break;
+		}
+	}
+	return NULL;
 }
 
 static void record_latency(struct dvcpu *c, uint64_t ns)
@@ -522,6 +733,8 @@ static int request_page(struct dest *d, uint64_t idx)
 		return 0;
 	__atomic_store_n(&d->t_requested[idx], now_ns(), __ATOMIC_RELEASE);
 	if (pc_send(&d->urgent, PC_REQ, 0, gpa, NULL, 0)) {
+		if (recoverable(d))
+			return 1;	/* the reconnect asks again */
 		dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
 			   "cannot ask the source for gpa %#llx: %s",
 			   (unsigned long long)gpa, strerror(errno));
@@ -540,7 +753,6 @@ static int wait_for_page(struct dvcpu *c, uint64_t gpa)
 {
 	struct dest *d = c->d;
 	uint64_t idx = gpa / GUEST_PAGE_SIZE;
-	struct timespec deadline;
 	int r;
 
 	c->uf_exits++;
@@ -558,24 +770,14 @@ static int wait_for_page(struct dvcpu *c, uint64_t gpa)
 		return -1;
 	c->demand_reqs += r;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += d->o->demand_timeout_s;
-	r = 0;
+	/* No timeout here: the watchdog ends a migration whose page does not come. */
 	pthread_mutex_lock(&c->lock);
 	__atomic_store_n(&c->waiting_idx, idx, __ATOMIC_SEQ_CST);
-	while (page_missing(d, idx) && !aborted(d) && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&c->cond, &c->lock, &deadline);
+	while (page_missing(d, idx) && !aborted(d))
+		pthread_cond_wait(&c->cond, &c->lock);
 	__atomic_store_n(&c->waiting_idx, NO_PAGE, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&c->lock);
-	if (aborted(d))
-		return -1;
-	if (page_missing(d, idx)) {
-		dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
-			   "no answer to vCPU %d's demand request for gpa %#llx within %u s",
-			   c->v->index, (unsigned long long)gpa, d->o->demand_timeout_s);
-		return -1;
-	}
-	return 0;
+	return aborted(d) ? -1 : 0;
 }
 
 /* Which region a gpa is in, for the report: 0 system, 1 working set, 2 device. */
@@ -590,32 +792,19 @@ static int region(struct dest *d, uint64_t gpa)
  * The uffd thread: a fault through the guest_memfd mapping (KVM's own
  * access, or the VMM's) on a page that has not arrived becomes a demand
  * request, like a userfault exit.  The faulting thread sleeps in the kernel
- * until UFFDIO_COPY installs the page and wakes it, so nothing waits here;
- * this thread only watches the requests it sent for the demand timeout.
- * After an abort it gives the vCPU thread a moment to stop by itself, then
- * ends the process: a thread asleep on a page that will never come (the
- * VMM's own access) cannot be woken any other way without letting it read
- * a zero page.
+ * until UFFDIO_COPY installs the page and wakes it, so nothing waits here
+ * (the watchdog times requests out).
  */
 static void *uffd_rx(void *arg)
 {
 	struct dest *d = arg;
-	uint64_t pending[UFFD_PENDING_MAX], t_abort = 0;
-	int npending = 0, i;
 
+	pthread_setname_np(pthread_self(), "uffd");
 	for (;;) {
 		struct pollfd p = { .fd = d->uffd, .events = POLLIN };
-		uint64_t addr, t;
+		uint64_t addr;
 		int r;
 
-		if (aborted(d)) {
-			if (!t_abort)
-				t_abort = now_ns();
-			if (now_ns() - t_abort > 2000000000ULL) {
-				say_dst("a thread is still blocked on a page that will not arrive; exiting");
-				_exit(d->abort_code);
-			}
-		}
 		r = poll(&p, 1, 100);
 		while (r > 0 && (r = uffd_read_fault(d->uffd, &addr)) > 0) {
 			uint64_t gpa = addr - (uintptr_t)d->vm.mem, idx;
@@ -634,34 +823,14 @@ static void *uffd_rx(void *arg)
 			if (r < 0)
 				break;
 			d->uffd_reqs += r;
-			if (npending < UFFD_PENDING_MAX)
-				pending[npending++] = idx;
 			r = 1;
 		}
-		if (r < 0 && !aborted(d)) {
+		if (r < 0 && !aborted(d))
 			dest_abort(d, EXIT_INTERNAL, "kvm", "reading the userfaultfd: %s",
 				   strerror(errno));
-		}
-		/* The demand timeout, for requests whose requester sleeps in the kernel. */
-		t = now_ns();
-		for (i = 0; i < npending; i++) {
-			uint64_t idx = pending[i];
-
-			if (!page_missing(d, idx)) {
-				pending[i--] = pending[--npending];
-				continue;
-			}
-			if (!aborted(d) && t - __atomic_load_n(&d->t_requested[idx], __ATOMIC_ACQUIRE) >
-			    (uint64_t)d->o->demand_timeout_s * 1000000000ULL) {
-				dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
-					   "no answer to the demand request for gpa %#llx within %u s "
-					   "(an access through the guest_memfd mapping waits for it)",
-					   (unsigned long long)idx * GUEST_PAGE_SIZE,
-					   d->o->demand_timeout_s);
-			}
-		}
+		if (aborted(d))
+			return NULL;
 	}
-	return NULL;
 }
 
 static uint64_t total_visits(struct dest *d)
@@ -715,6 +884,10 @@ static void *vcpu_loop(void *arg)
 {
 	struct dvcpu *c = arg;
 	struct dest *d = c->d;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%d", c->v->index);
+	pthread_setname_np(pthread_self(), name);
 	struct kvm_run *run = c->v->run;
 	uint64_t t, t_fault = 0, written;
 	char why[256];
@@ -925,6 +1098,10 @@ static void report(struct dest *d, struct totals *t, bool pass)
 		printf("limited to %u MiB/s\n", d->hello.rate_mib);
 	else
 		printf("not rate-limited\n");
+	if (d->reconnects || d->n_bad_sum)
+		printf("recovery         %u reconnects (postcopy paused %.1f ms), %llu pages asked for "
+		       "again after a bad checksum\n", d->reconnects, ms(d->paused_ns),
+		       (unsigned long long)d->n_bad_sum);
 	printf("bytes moved      %.2f MiB (source -> destination %.2f MiB, destination -> source %.3f MiB)\n",
 	       (in + out) / 1048576.0, in / 1048576.0, out / 1048576.0);
 	printf("guest            paused at visit %llu; %llu visits on the destination, "
@@ -1060,6 +1237,11 @@ static int receive_switchover(struct dest *d, struct pc_state *st)
 			return -1;
 		}
 		if (h.type == PC_STATE) {
+			if (d->o->fault == FAULT_DEST_DIES_EARLY) {
+				say_dst("injecting fault: dying (SIGKILL) on the first STATE, before "
+					"acknowledging it");
+				kill(getpid(), SIGKILL);
+			}
 			if (h.arg >= (uint64_t)d->nvcpus || have[h.arg] ||
 			    state_decode(&st[h.arg], buf, h.len)) {
 				dest_abort(d, EXIT_PROTOCOL, "protocol",
@@ -1133,8 +1315,8 @@ int dest_main(const struct options *o)
 	struct dest *d = &dd;
 	struct sigaction sa = { .sa_handler = kick };	/* no SA_RESTART */
 	pthread_condattr_t ca;
-	pthread_t rx_main, rx_urgent;
 	static struct pc_state st[MAX_VCPUS];
+	struct timespec ts;
 	struct totals t;
 	uint64_t idx;
 	char why[256];
@@ -1228,12 +1410,19 @@ int dest_main(const struct options *o)
 		c->src_warm_ns = st[i].warm_ns;
 	}
 
-	if (pthread_create(&rx_main, NULL, main_rx, d) ||
-	    pthread_create(&rx_urgent, NULL, urgent_rx, d)) {
+	/* The guest is ours from here on: the source must not resume it. */
+	if (pc_send(&d->main, PC_STATE_ACK, 0, d->nvcpus, NULL, 0)) {
+		dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "cannot acknowledge the state: %s",
+			   strerror(errno));
+		return d->abort_code;
+	}
+	__atomic_store_n(&d->acked, true, __ATOMIC_RELEASE);
+	if (pthread_create(&d->rx_main, NULL, main_rx, d) ||
+	    pthread_create(&d->rx_urgent, NULL, urgent_rx, d) ||
+	    pthread_create(&d->watchdog, NULL, watchdog, d)) {
 		dest_abort(d, EXIT_INTERNAL, "internal", "pthread_create failed");
 		return d->abort_code;
 	}
-	/* Never joined: they end on EOF or abort, and exit() ends them anyway. */
 	for (i = 0; i < d->nvcpus; i++) {
 		if (pthread_create(&d->cpus[i].thread, NULL, vcpu_loop, &d->cpus[i])) {
 			dest_abort(d, EXIT_INTERNAL, "internal", "pthread_create failed");
@@ -1244,6 +1433,16 @@ int dest_main(const struct options *o)
 	for (i = 0; i < d->nvcpus; i++)
 		if (d->cpus[i].started)
 			pthread_join(d->cpus[i].thread, NULL);
+	/*
+	 * Let the main receiver read the stream to its end, so that the
+	 * source, still streaming pages we no longer need, does not see a
+	 * reset connection; not forever.
+	 */
+	if (!aborted(d)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 10;
+		pthread_timedjoin_np(d->rx_main, NULL, &ts);
+	}
 	add_up(d, &t);
 
 	if (aborted(d)) {

@@ -12,5 +12,7 @@
 
 void say(const char *who, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vsay(const char *who, const char *fmt, va_list ap);
+/* One line per thread of this process: name, state, system call. */
+void log_threads(const char *who);
 
 #endif

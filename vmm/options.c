@@ -39,9 +39,10 @@ static const struct opt {
 	{ "seed", 1, S, "N         seed of the guest's page contents" },
 	{ "precopy", 1, S, "N      source: hybrid: up to N precopy rounds with dirty logging, then postcopy (0)" },
 	{ "precopy-all", 0, S, "   stop-and-copy: send every page before resuming (baseline)" },
-	{ "fault", 1, S, "KIND     source: misbehave mid-migration: source-dies, truncate, bad-gpa" },
+	{ "fault", 1, S | D, "KIND     misbehave mid-migration: source-dies, truncate, bad-gpa, corrupt,\n"
+	  "                    net-drop, stall, lose-page (source); dest-dies, dest-dies-early (dest)" },
 	{ "post-sweeps", 1, D, "N  dest: sweeps the guest must complete before its final check (0)" },
-	{ "timeout", 1, D, "S      dest: give up on a demand request after S seconds (20)" },
+	{ "timeout", 1, S | D, "S      give up on a demand request, or on reconnecting, after S seconds (20)" },
 	{ "min-faults", 1, D, "N   dest: fail unless the guest took at least N userfault exits" },
 	{ "min-uffd-faults", 1, D, "N dest: fail unless at least N accesses through the mapping waited" },
 	{ "no-userfault", 0, D, "  negative control: no KVM_MEM_USERFAULT at the destination" },
@@ -56,6 +57,12 @@ static const char * const fault_names[] = {
 	[FAULT_SOURCE_DIES] = "source-dies",
 	[FAULT_TRUNCATE] = "truncate",
 	[FAULT_BAD_GPA] = "bad-gpa",
+	[FAULT_CORRUPT] = "corrupt",
+	[FAULT_NET_DROP] = "net-drop",
+	[FAULT_STALL] = "stall",
+	[FAULT_LOSE_PAGE] = "lose-page",
+	[FAULT_DEST_DIES] = "dest-dies",
+	[FAULT_DEST_DIES_EARLY] = "dest-dies-early",
 };
 
 const char *fault_name(enum fault f)

@@ -36,14 +36,29 @@
 #include "uffd.h"
 #include "vmm.h"
 
+/*
+ * What each injected fault must lead to, with --expect-fault: the side
+ * that must notice, its exit code, and a line it must print.  The
+ * recoverable ones must end in a migration that succeeds (exit 0 on both
+ * sides) after the recovery was seen.
+ */
 static const struct {
 	enum fault fault;
-	int exit_code;		/* what the destination must exit with */
-	const char *line;	/* and the error line it must print */
+	enum role side;		/* whose exit code and line are judged */
+	int exit_code;
+	const char *line;
 } faults[] = {
-	{ FAULT_SOURCE_DIES, EXIT_SOURCE_LOST, "dest: error: source-lost: " },
-	{ FAULT_TRUNCATE, EXIT_BAD_PAGE, "dest: error: bad-page: " },
-	{ FAULT_BAD_GPA, EXIT_BAD_GPA, "dest: error: bad-gpa: " },
+	{ FAULT_SOURCE_DIES, ROLE_DEST, EXIT_SOURCE_LOST, "dest: error: source-lost: " },
+	{ FAULT_TRUNCATE, ROLE_DEST, EXIT_OK, "dest: postcopy resumed" },
+	{ FAULT_BAD_GPA, ROLE_DEST, EXIT_BAD_GPA, "dest: error: bad-gpa: " },
+	{ FAULT_CORRUPT, ROLE_DEST, EXIT_OK, "dest: the page for gpa " },
+	{ FAULT_NET_DROP, ROLE_DEST, EXIT_OK, "dest: postcopy resumed" },
+	{ FAULT_STALL, ROLE_DEST, EXIT_TIMEOUT, "dest: error: demand-timeout: " },
+	{ FAULT_LOSE_PAGE, ROLE_DEST, EXIT_PAGE_LOST, "dest: error: page-lost: " },
+	{ FAULT_DEST_DIES, ROLE_SOURCE, EXIT_DEST_LOST,
+	  "source: error: dest-lost: the destination went away after it took over the guest" },
+	{ FAULT_DEST_DIES_EARLY, ROLE_SOURCE, EXIT_DEST_LOST,
+	  "source: the guest resumed here and verified its memory" },
 };
 #define NFAULTS (sizeof(faults) / sizeof(faults[0]))
 
@@ -144,16 +159,19 @@ static int driver(const struct options *o)
 {
 	struct relay src_r = { .fd = -1 }, dst_r = { .fd = -1 };
 	int src_status = 0, dst_status = 0, first_bad = 0, status, want_code = 0, r;
+	enum role want_side = ROLE_DEST;
+	struct relay *judged;
 	bool src_open, dst_open;
 	const char *want = NULL;
 	pid_t src, dst = -1, pid;
-	char why[256], a[64], b[64], mode[64];
+	char why[256], a[64], b[64], c[64], mode[64];
 	size_t i;
 
 	for (i = 0; i < NFAULTS; i++) {
 		if (o->fault == faults[i].fault) {
 			want = faults[i].line;
 			want_code = faults[i].exit_code;
+			want_side = faults[i].side;
 		}
 	}
 	if ((o->no_userfault || o->no_uffd) && !want) {
@@ -179,6 +197,8 @@ static int driver(const struct options *o)
 	    fault_name(o->fault) ? "; fault to inject: " : "",
 	    fault_name(o->fault) ? fault_name(o->fault) : "");
 
+	judged = want_side == ROLE_SOURCE ? &src_r : &dst_r;
+	judged->want = want;
 	src = spawn(o, ROLE_SOURCE, "127.0.0.1:0", &src_r.fd);
 	if (src < 0) {
 		say("postcopy", "cannot start the source: %s", strerror(errno));
@@ -189,7 +209,6 @@ static int driver(const struct options *o)
 	while (src_open && !src_r.addr[0])
 		src_open = relay_read(&src_r);
 	if (src_r.addr[0]) {
-		dst_r.want = want;
 		dst = spawn(o, ROLE_DEST, src_r.addr, &dst_r.fd);
 		if (dst < 0)
 			say("postcopy", "cannot start the destination: %s", strerror(errno));
@@ -225,16 +244,27 @@ static int driver(const struct options *o)
 	}
 
 	if (o->expect_fault) {
-		if (exit_code(dst_status) == want_code && dst_r.seen) {
-			say("postcopy", "PASS: the destination failed as it must (exit %d, \"%s...\")",
-			    want_code, want);
+		int st = want_side == ROLE_SOURCE ? src_status : dst_status;
+		const char *side = want_side == ROLE_SOURCE ? "source" : "destination";
+		bool ok = exit_code(st) == want_code && judged->seen;
+
+		/* A recovery must also leave the other side content. */
+		if (!want_code)
+			ok = ok && !exit_code(src_status) && !exit_code(dst_status);
+		if (ok) {
+			if (want_code)
+				say("postcopy", "PASS: the %s failed as it must (exit %d, \"%s...\")",
+				    side, want_code, want);
+			else
+				say("postcopy", "PASS: the migration recovered (\"%s...\") and completed",
+				    want);
 			return EXIT_OK;
 		}
-		say("postcopy", "FAIL: expected the destination to exit %d with \"%s...\"; "
-		    "it %s%s (source %s)", want_code, want, describe(dst_status, a, sizeof(a)),
-		    dst_r.seen ? "" : " and never printed that line",
-		    describe(src_status, b, sizeof(b)));
-		return exit_code(dst_status) ? exit_code(dst_status) : EXIT_INTERNAL;
+		say("postcopy", "FAIL: expected the %s to exit %d with \"%s...\"; it %s%s "
+		    "(source %s, destination %s)", side, want_code, want,
+		    describe(st, c, sizeof(c)), judged->seen ? "" : " and never printed that line",
+		    describe(src_status, a, sizeof(a)), describe(dst_status, b, sizeof(b)));
+		return exit_code(st) ? exit_code(st) : EXIT_INTERNAL;
 	}
 	if (!first_bad) {
 		say("postcopy", "migration complete, guest verified its memory");

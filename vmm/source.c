@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,6 +61,7 @@ struct svcpu {
 	uint64_t t_last;		/* its last KVM_RUN return */
 	uint64_t t_warm_ns;		/* from the end of its fill to the pause */
 	int error;
+	bool done;			/* (resumed here) the guest's final report is in */
 };
 
 #define DEMAND_WORKERS	4
@@ -69,7 +71,8 @@ struct source {
 	struct vm vm;
 	int nvcpus;
 	struct svcpu cpus[MAX_VCPUS];
-	bool pause;			/* set once: every vCPU stops */
+	bool pause;			/* every vCPU stops */
+	bool finish;			/* (resumed here) tell the guest to verify and stop */
 	bool warm;			/* vCPU 0 has done its warm-up: migrate */
 	unsigned long *vmm_dirty;	/* pages the VMM itself wrote (the device) */
 	unsigned long *dirty;		/* pages to send again (KVM's log | vmm_dirty) */
@@ -83,6 +86,11 @@ struct source {
 	uint64_t stream_pages, stream_zero, precopy_pages;
 	uint64_t demand_pages;
 	int demand_error;		/* set by the demand threads when they fail */
+	int lfd;			/* still listening: the destination may reconnect */
+	bool fault_done;		/* --fault injected already */
+	uint64_t lost_idx;		/* --fault=lose-page: the page never sent */
+	bool stalled;			/* --fault=stall: send nothing more */
+	unsigned int reconnects;
 
 	/* Demand requests, received by one thread, served by DEMAND_WORKERS. */
 	pthread_mutex_t qlock;
@@ -235,8 +243,12 @@ static void *svcpu_run(void *arg)
 				__atomic_store_n(&s->warm, true, __ATOMIC_RELEASE);
 			break;
 		case EV_CMD:
-			io_in_answer(run, CMD_CONTINUE);
+			io_in_answer(run, __atomic_load_n(&s->finish, __ATOMIC_ACQUIRE) ?
+					  CMD_FINISH : CMD_CONTINUE);
 			break;
+		case EV_DONE:
+			c->done = true;
+			return NULL;
 		case EV_DOORBELL:
 			if (device_doorbell(s->vm.mem, s->vm.mem_size, c->ports.doorbell_gpa,
 					    &written, why, sizeof(why))) {
@@ -282,8 +294,10 @@ static int start_vcpus(struct source *s)
 
 	sigaction(SIGUSR1, &sa, NULL);
 	for (i = 0; i < s->nvcpus; i++) {
-		s->cpus[i] = (struct svcpu){ .s = s, .v = &s->vm.vcpus[i],
-					     .ports = { .who = "source" } };
+		if (!s->cpus[i].s)	/* first start; a resume keeps the counters */
+			s->cpus[i] = (struct svcpu){ .s = s, .v = &s->vm.vcpus[i],
+						     .ports = { .who = "source" } };
+		s->cpus[i].v->run->immediate_exit = 0;
 		if (pthread_create(&s->cpus[i].thread, NULL, svcpu_run, &s->cpus[i])) {
 			say_src("pthread_create failed");
 			s->nvcpus = i;
@@ -308,6 +322,17 @@ static int stop_vcpus(struct source *s, uint64_t *t_last)
 			*t_last = s->cpus[i].t_last;
 	}
 	return err ? -1 : 0;
+}
+
+/* After the vCPU threads have ended by themselves (resume_here). */
+static void stop_vcpus_joined(struct source *s, uint64_t *t_last)
+{
+	int i;
+
+	*t_last = 0;
+	for (i = 0; i < s->nvcpus; i++)
+		if (s->cpus[i].t_last > *t_last)
+			*t_last = s->cpus[i].t_last;
 }
 
 /* Wait until vCPU 0 is warm (0), or the guest failed (-1). */
@@ -488,6 +513,7 @@ static void *demand_worker(void *arg)
 	uint64_t gpa;
 	bool zero;
 
+	pthread_setname_np(pthread_self(), "demand-worker");
 	for (;;) {
 		pthread_mutex_lock(&s->qlock);
 		while (s->qhead == s->qtail && !s->qdone)
@@ -501,15 +527,12 @@ static void *demand_worker(void *arg)
 
 		if (s->o->delay_us)
 			usleep(s->o->delay_us);
+		if (gpa / GUEST_PAGE_SIZE == s->lost_idx || __atomic_load_n(&s->stalled, __ATOMIC_ACQUIRE))
+			continue;	/* --fault=lose-page, --fault=stall */
 		/* Answer even if the stream sent it: it may still be queued. */
 		claim(s, gpa / GUEST_PAGE_SIZE);
-		if (send_page(s, &s->urgent, gpa, PC_PAGE_DEMAND, &zero)) {
-			if (errno != EPIPE && errno != ECONNRESET && !s->demand_error) {
-				say_src("urgent connection: send: %s", strerror(errno));
-				s->demand_error = EXIT_DEST_LOST;
-			}
-			continue;	/* drain the queue; the receiver ends it all */
-		}
+		if (send_page(s, &s->urgent, gpa, PC_PAGE_DEMAND, &zero))
+			continue;	/* lost connection: the main flow reconnects */
 		__atomic_fetch_add(&s->demand_pages, 1, __ATOMIC_RELAXED);
 	}
 }
@@ -523,14 +546,15 @@ static void *demand_thread(void *arg)
 	uint32_t got;
 	int i, n = 0;
 
+	pthread_setname_np(pthread_self(), "demand-rx");
 	for (i = 0; i < DEMAND_WORKERS; i++)
 		if (!pthread_create(&workers[n], NULL, demand_worker, s))
 			n++;
 	for (;;) {
 		int r = pc_recv(&s->urgent, &h, buf, sizeof(buf), &got);
 
-		if (r == -PC_E_EOF)
-			break;		/* the destination is done with us */
+		if (r == -PC_E_EOF || r == -PC_E_IO || r == -PC_E_TRUNC)
+			break;		/* done with us, or gone: the main flow decides */
 		if (r) {
 			say_src("urgent connection: %s", pc_err_name(r));
 			s->demand_error = EXIT_PROTOCOL;
@@ -576,6 +600,26 @@ static int inject_fault(struct source *s, uint64_t gpa)
 			(unsigned long long)gpa, GUEST_PAGE_SIZE / 2, GUEST_PAGE_SIZE);
 		return pc_send_short(&s->main, PC_PAGE, 0, gpa, page, GUEST_PAGE_SIZE,
 				     GUEST_PAGE_SIZE / 2);
+	case FAULT_CORRUPT:
+		say_src("injecting fault: page at gpa %#llx corrupted on the way (one byte flipped after "
+			"its checksum)", (unsigned long long)gpa);
+		return pc_send_corrupt(&s->main, PC_PAGE, 0, gpa, page, GUEST_PAGE_SIZE);
+	case FAULT_NET_DROP:
+		say_src("injecting fault: dropping both connections after streaming %llu pages; "
+			"the guest's memory stays here", (unsigned long long)s->stream_pages);
+		shutdown(s->main.fd, SHUT_RDWR);
+		shutdown(s->urgent.fd, SHUT_RDWR);
+		return -1;
+	case FAULT_STALL:
+		say_src("injecting fault: stalling after %llu pages: nothing more is sent or answered, "
+			"the connections stay open", (unsigned long long)s->stream_pages);
+		__atomic_store_n(&s->stalled, true, __ATOMIC_RELEASE);
+		return 0;
+	case FAULT_LOSE_PAGE:
+		say_src("injecting fault: gpa %#llx is never sent, requests for it are ignored",
+			(unsigned long long)gpa);
+		s->lost_idx = gpa / GUEST_PAGE_SIZE;
+		return 0;
 	case FAULT_BAD_GPA:
 		/* A well-formed page for memory the guest does not have. */
 		say_src("injecting fault: page for gpa %#llx, beyond guest memory (%#llx bytes)",
@@ -604,22 +648,34 @@ static void throttle(struct source *s, uint64_t t0, uint64_t bytes0)
 static int stream(struct source *s)
 {
 	/* Faults hit a quarter into the working set: a real page, mid-stream. */
-	uint64_t idx, fault_at = s->o->fault == FAULT_NONE ? UINT64_MAX :
+	uint64_t idx, fault_at = s->o->fault == FAULT_NONE || s->fault_done ? UINT64_MAX :
 				 GPA_DATA / GUEST_PAGE_SIZE + s->data_pages / 4;
 	uint64_t t0 = now_ns(), b0 = s->main.bytes_out;
+	uint8_t buf[64];
+	struct pc_hdr h;
+	uint32_t got;
 	bool zero;
 
+	pthread_setname_np(pthread_self(), "stream");
 	for (idx = 0; idx < s->npages; idx++) {
 		uint64_t gpa = idx * GUEST_PAGE_SIZE;
 
-		if (!claim(s, idx))
+		if (idx == s->lost_idx || !claim(s, idx))
 			continue;
 		if (idx >= fault_at) {
 			fault_at = UINT64_MAX;	/* once */
+			s->fault_done = true;
 			if (inject_fault(s, gpa))
 				return -1;
-			if (s->o->fault == FAULT_TRUNCATE)
-				continue;	/* this page was the one cut short */
+			if (s->o->fault == FAULT_STALL) {
+				/* Hold the connections open until the destination gives up. */
+				while (!pc_recv(&s->main, &h, buf, sizeof(buf), &got))
+					;
+				return -2;
+			}
+			if (s->o->fault == FAULT_TRUNCATE || s->o->fault == FAULT_CORRUPT ||
+			    s->o->fault == FAULT_LOSE_PAGE)
+				continue;	/* this page was the one damaged, or lost */
 		}
 		if (send_page(s, &s->main, gpa, 0, &zero))
 			return -1;
@@ -628,7 +684,7 @@ static int stream(struct source *s)
 		if (!(s->stream_pages % 16))
 			throttle(s, t0, b0);
 	}
-	return pc_send(&s->main, PC_STREAM_END, 0, s->stream_pages, NULL, 0);
+	return pc_send(&s->main, PC_STREAM_END, 0, s->stream_pages, NULL, 0) ? -1 : 0;
 }
 
 static int dest_gone(const char *when)
@@ -639,37 +695,213 @@ static int dest_gone(const char *when)
 
 /*
  * Wait for the destination's two connections; each names itself with a
- * CHANNEL message first, so their order does not matter.
+ * CHANNEL message first, so their order does not matter.  reconnect: they
+ * must say PC_CH_RECONNECT (a destination coming back after a drop).
  */
-static int accept_dest(struct source *s, int lfd)
+static int accept_dest(struct source *s, unsigned int timeout_s, bool reconnect)
 {
-	int i;
+	int fds[2] = { -1, -1 }, i;
 
 	for (i = 0; i < 2; i++) {
 		uint8_t buf[16];
 		struct pc_chan c;
 		struct pc_hdr h;
 		uint32_t got;
-		int fd = net_accept(lfd, 60), r;
+		int fd = net_accept(s->lfd, timeout_s), r, ch;
 
 		if (fd < 0) {
-			say_src("no destination connected: %s", strerror(errno));
-			return -1;
+			say_src("no destination connected within %u s: %s", timeout_s, strerror(errno));
+			goto fail;
 		}
 		chan_init(&c, fd, "?");
 		r = pc_recv(&c, &h, buf, sizeof(buf), &got);
-		if (r || h.type != PC_CHANNEL || h.arg > PC_CH_URGENT ||
-		    (h.arg == PC_CH_MAIN ? s->main.fd : s->urgent.fd) >= 0) {
+		ch = h.arg & ~PC_CH_RECONNECT;
+		if (r || h.type != PC_CHANNEL || ch > PC_CH_URGENT || fds[ch] >= 0 ||
+		    !(h.arg & PC_CH_RECONNECT) != !reconnect) {
 			say_src("a connection did not name a free channel: %s",
 				r ? pc_err_name(r) : pc_type_name(h.type));
 			close(fd);
+			goto fail;
+		}
+		fds[ch] = fd;
+	}
+	chan_replace(&s->main, fds[PC_CH_MAIN]);
+	chan_replace(&s->urgent, fds[PC_CH_URGENT]);
+	return 0;
+fail:
+	for (i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return -1;
+}
+
+/*
+ * The destination acknowledges the vCPU state once it has loaded it: from
+ * then on the guest runs there.  0 acked, -1 not (the guest is still ours),
+ * -2 internal error.
+ */
+static int wait_ack(struct source *s)
+{
+	struct pollfd p = { .fd = s->main.fd, .events = POLLIN };
+	uint8_t buf[64];
+	struct pc_hdr h;
+	uint32_t got;
+	int r;
+
+	r = poll(&p, 1, s->o->demand_timeout_s * 1000);
+	if (r <= 0) {
+		say_src("error: dest-lost: no STATE_ACK within %u s", s->o->demand_timeout_s);
+		return -1;
+	}
+	r = pc_recv(&s->main, &h, buf, sizeof(buf), &got);
+	if (r || h.type != PC_STATE_ACK) {
+		say_src("error: dest-lost: the destination went away before acknowledging the vCPU "
+			"state (%s); the guest resumes here", r ? pc_err_name(r) : pc_type_name(h.type));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The migration failed before the destination took the guest: run it here
+ * again, tell it to verify its memory and stop, and report.  Exit
+ * EXIT_DEST_LOST (the migration failed) if the guest verified, EXIT_GUEST
+ * if not.
+ */
+static int resume_here(struct source *s)
+{
+	uint32_t run_bad = 0, final_bad = 0;
+	uint64_t t_last;
+	int i, done = 0;
+
+	__atomic_store_n(&s->finish, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->pause, false, __ATOMIC_RELEASE);
+	if (start_vcpus(s))
+		return EXIT_INTERNAL;
+	for (i = 0; i < s->nvcpus; i++)
+		pthread_join(s->cpus[i].thread, NULL);
+	stop_vcpus_joined(s, &t_last);
+	for (i = 0; i < s->nvcpus; i++) {
+		run_bad += s->cpus[i].ports.result_run;
+		final_bad += s->cpus[i].ports.result_final;
+		done += s->cpus[i].done;
+	}
+	if (done != s->nvcpus || run_bad || final_bad) {
+		say_src("error: guest: after resuming here, %d of %d vCPUs finished; %u + %u "
+			"mismatching pages", done, s->nvcpus, run_bad, final_bad);
+		return EXIT_GUEST;
+	}
+	say_src("the guest resumed here and verified its memory (0 mismatching pages on %d vCPUs)",
+		s->nvcpus);
+	return EXIT_DEST_LOST;
+}
+
+/*
+ * One postcopy attempt on the current connections: stream what is not
+ * sent, answer demand requests, wait for COMPLETE.  0 done, -1 the
+ * connection broke (reconnect), -2 give up.
+ */
+/*
+ * While postcopy runs: if nothing was sent for 5 s, say what every thread
+ * of this process is doing (once), for a migration that stopped moving.
+ */
+static void *monitor(void *arg)
+{
+	struct source *s = arg;
+	uint64_t last = UINT64_MAX, n;
+	int still = 0;
+
+	while (!__atomic_load_n(&s->finish, __ATOMIC_ACQUIRE)) {
+		sleep(1);
+		n = __atomic_load_n(&s->stream_pages, __ATOMIC_RELAXED) +
+		    __atomic_load_n(&s->demand_pages, __ATOMIC_RELAXED);
+		if (n != last) {
+			last = n;
+			still = 0;
+		} else if (++still == 5) {
+			say_src("nothing sent for 5 s (%llu pages so far); the threads:",
+				(unsigned long long)n);
+			log_threads("source");
+		}
+	}
+	return NULL;
+}
+
+static int serve(struct source *s)
+{
+	uint8_t buf[256];
+	pthread_t demand;
+	struct pc_hdr h;
+	uint32_t got;
+	int r;
+
+	s->qhead = s->qtail = 0;
+	s->qdone = false;
+	if (pthread_create(&demand, NULL, demand_thread, s)) {
+		say_src("pthread_create failed");
+		return -2;
+	}
+	r = stream(s);
+	if (!r) {
+		r = pc_recv(&s->main, &h, buf, sizeof(buf) - 1, &got);
+		if (!r && h.type == PC_COMPLETE) {
+			r = 0;
+		} else {
+			say_src("waiting for COMPLETE: %s", r ? pc_err_name(r) : pc_type_name(h.type));
+			r = -1;
+		}
+	}
+	/* Whatever happened, the demand thread has nothing more to do. */
+	shutdown(s->urgent.fd, SHUT_RDWR);
+	pthread_join(demand, NULL);
+	return r;
+}
+
+/*
+ * The connections broke after the destination took the guest.  Keep the
+ * memory, wait for the destination to come back (--timeout), and learn
+ * which pages it still misses: those are streamed again.  0, or -1.
+ */
+static int reconnect(struct source *s)
+{
+	uint8_t buf[PC_MAX_PAYLOAD];
+	uint64_t t0 = now_ns(), k, missing = 0;
+	struct pc_hdr h;
+	uint32_t got;
+	int r;
+
+	say_src("postcopy paused: lost the destination; waiting up to %u s for it to reconnect",
+		s->o->demand_timeout_s);
+	shutdown(s->main.fd, SHUT_RDWR);
+	if (accept_dest(s, s->o->demand_timeout_s, true))
+		return -1;
+	/* Whatever it misses was not sent, or was lost on the way. */
+	memset(s->sent, 1, s->npages);
+	for (;;) {
+		r = pc_recv(&s->main, &h, buf, sizeof(buf), &got);
+		if (r) {
+			say_src("after reconnecting: %s", pc_err_name(r));
 			return -1;
 		}
-		if (h.arg == PC_CH_MAIN)
-			chan_init(&s->main, fd, "main");
-		else
-			chan_init(&s->urgent, fd, "urgent");
+		if (h.type == PC_RESUME_END)
+			break;
+		if (h.type == PC_RESUME)
+			continue;
+		if (h.type != PC_MISSING || h.arg % 8 || h.arg >= s->npages ||
+		    h.len > (s->npages - h.arg + 7) / 8) {
+			say_src("after reconnecting: unexpected %s", pc_type_name(h.type));
+			return -1;
+		}
+		for (k = 0; k < (uint64_t)h.len * 8 && h.arg + k < s->npages; k++) {
+			if (buf[k / 8] & (1 << (k % 8))) {
+				s->sent[h.arg + k] = 0;
+				missing++;
+			}
+		}
 	}
+	s->reconnects++;
+	say_src("postcopy resumes after %.1f ms: the destination misses %llu pages",
+		(now_ns() - t0) / 1e6, (unsigned long long)missing);
 	return 0;
 }
 
@@ -677,21 +909,22 @@ int source_main(const struct options *o)
 {
 	struct source s = {
 		.o = o,
-		.main = { .fd = -1 },
-		.urgent = { .fd = -1 },
 		.qlock = PTHREAD_MUTEX_INITIALIZER,
 		.qcond = PTHREAD_COND_INITIALIZER,
 	};
 	struct pc_hello hello;
 	struct pc_state st;
 	struct pc_hdr h;
-	pthread_t demand;
 	uint8_t buf[PC_MAX_PAYLOAD];
 	char bound[64], why[256];
 	uint32_t got;
 	uint64_t mem_size, t_last, visits = 0;
 	int r, ret, len, lfd, i;
+	pthread_t mon;
 
+	chan_init(&s.main, -1, "main");
+	chan_init(&s.urgent, -1, "urgent");
+	s.lost_idx = UINT64_MAX;
 	r = kvm_probe(false, why, sizeof(why));
 	if (r) {
 		say_src("%s: %s", r == EXIT_SKIP ? "SKIP" : "error", why);
@@ -730,11 +963,11 @@ int source_main(const struct options *o)
 	if (vm_create(&s.vm, mem_size, NULL, s.nvcpus, true) || setup_guest(&s) ||
 	    start_vcpus(&s))
 		return EXIT_INTERNAL;
-	if (accept_dest(&s, lfd)) {
+	s.lfd = lfd;	/* kept open: the destination may have to reconnect */
+	if (accept_dest(&s, 60, false)) {
 		stop_vcpus(&s, &t_last);
 		return EXIT_DEST_LOST;
 	}
-	close(lfd);
 
 	/* Tell the destination what to prepare while the guest warms up here. */
 	memset(&hello, 0, sizeof(hello));
@@ -812,36 +1045,48 @@ int source_main(const struct options *o)
 			"state%s sent", s.nvcpus, (unsigned long long)visits,
 			s.cpus[0].t_warm_ns / 1e6, o->precopy_all ? " and every page" : " (no page)");
 
-	/* Postcopy: the destination runs; serve it. */
-	if (pthread_create(&demand, NULL, demand_thread, &s)) {
-		say_src("pthread_create failed");
-		return EXIT_INTERNAL;
-	}
-	if (stream(&s))
-		ret = dest_gone("while streaming");
-	else {
-		r = pc_recv(&s.main, &h, buf, sizeof(buf) - 1, &got);
-		if (!r && h.type == PC_COMPLETE) {
+	/*
+	 * Until the destination acknowledges the state, the guest is still
+	 * ours: if it does not, resume the guest here.
+	 */
+	r = wait_ack(&s);
+	if (r)
+		return r < 0 ? resume_here(&s) : EXIT_INTERNAL;
+
+	/*
+	 * Postcopy: the destination runs the guest; serve it.  A dropped
+	 * connection pauses postcopy until the destination reconnects (this
+	 * side keeps the guest's memory meanwhile, and keeps listening).
+	 */
+	pthread_create(&mon, NULL, monitor, &s);
+	for (;;) {
+		r = serve(&s);
+		if (r == 0) {
 			ret = EXIT_OK;
-		} else if (!r && h.type == PC_ABORT) {
-			buf[got] = 0;
-			say_src("the destination aborted: %s", buf);
+			break;
+		}
+		if (r == -2) {
+			ret = s.demand_error ? s.demand_error : EXIT_DEST_LOST;
+			say_src("error: dest-lost: the destination went away while this side stalled "
+				"(--fault=stall)");
+			break;
+		}
+		if (reconnect(&s)) {
+			say_src("error: dest-lost: the destination went away after it took over the guest "
+				"and did not reconnect within %u s; the guest is lost with it",
+				o->demand_timeout_s);
 			ret = EXIT_DEST_LOST;
-		} else {
-			say_src("waiting for COMPLETE: %s", r ? pc_err_name(r) : pc_type_name(h.type));
-			ret = r == -PC_E_EOF ? EXIT_DEST_LOST : EXIT_PROTOCOL;
+			break;
 		}
 	}
-	/* Whatever happened, the demand thread has nothing more to do. */
-	shutdown(s.urgent.fd, SHUT_RDWR);
-	pthread_join(demand, NULL);
 	if (!ret && s.demand_error)
 		ret = s.demand_error;
+	__atomic_store_n(&s.finish, true, __ATOMIC_RELEASE);	/* ends the monitor */
 
-	say_src("pre-copied %llu pages (all rounds), streamed %llu (%llu zero), answered %llu demand requests; "
-		"sent %.1f MiB",
+	say_src("pre-copied %llu pages (all rounds), streamed %llu (%llu zero), answered %llu demand "
+		"requests, %u reconnects; sent %.1f MiB",
 		(unsigned long long)s.precopy_pages, (unsigned long long)s.stream_pages,
-		(unsigned long long)s.stream_zero, (unsigned long long)s.demand_pages,
+		(unsigned long long)s.stream_zero, (unsigned long long)s.demand_pages, s.reconnects,
 		(s.main.bytes_out + s.urgent.bytes_out) / 1048576.0);
 	vm_destroy(&s.vm);
 	free(s.sent);

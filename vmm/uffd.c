@@ -77,6 +77,8 @@ int uffd_register(void *addr, size_t len)
 
 int uffd_install(int uffd, void *dst, const void *src, size_t len)
 {
+	unsigned long again = 0;
+
 	for (;;) {
 		int r;
 
@@ -98,6 +100,9 @@ int uffd_install(int uffd, void *dst, const void *src, size_t len)
 		/* EAGAIN: the mm changed under the copy; nothing was installed. */
 		if (errno != EAGAIN && errno != EINTR)
 			return -errno;
+		if (++again == 100000)
+			say("uffd", "%s at %p: EAGAIN 100000 times in a row, still retrying",
+			    src ? "UFFDIO_COPY" : "UFFDIO_ZEROPAGE", dst);
 	}
 }
 

@@ -25,14 +25,25 @@ enum {
 	EXIT_BAD_GPA = 12,	/* the peer named a gpa outside guest memory */
 	EXIT_PROTOCOL = 13,	/* anything else the peer got wrong */
 	EXIT_DEST_LOST = 14,	/* (source side) the destination went away */
+	EXIT_TIMEOUT = 15,	/* a demand request had no answer in time */
+	EXIT_PAGE_LOST = 16,	/* the stream ended without a page, and asking for it failed */
 };
 
-/* Faults the source can inject, to prove the destination catches them. */
+/*
+ * Faults either side can inject, to prove the other (or itself) copes.
+ * Each side acts on its own kinds and ignores the others'.
+ */
 enum fault {
 	FAULT_NONE,
-	FAULT_SOURCE_DIES,	/* SIGKILL itself mid-stream */
-	FAULT_TRUNCATE,		/* send half a page, carry on with the stream */
-	FAULT_BAD_GPA,		/* send a page beyond the end of guest memory */
+	FAULT_SOURCE_DIES,	/* source: SIGKILL itself mid-stream */
+	FAULT_TRUNCATE,		/* source: send half a page, carry on with the stream */
+	FAULT_BAD_GPA,		/* source: send a page beyond the end of guest memory */
+	FAULT_CORRUPT,		/* source: flip a byte of a page after checksumming it */
+	FAULT_NET_DROP,		/* source: drop both connections mid-stream, keep the guest's memory */
+	FAULT_STALL,		/* source: stop sending and answering, keep the connections */
+	FAULT_LOSE_PAGE,	/* source: never send one page, ignore requests for it */
+	FAULT_DEST_DIES,	/* dest: SIGKILL itself mid-postcopy */
+	FAULT_DEST_DIES_EARLY,	/* dest: SIGKILL itself on STATE, before acknowledging it */
 };
 
 /* Which program a process is: the driver starts the other two. */

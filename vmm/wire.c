@@ -603,6 +603,32 @@ int pc_send_short(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg
 	return r;
 }
 
+int pc_send_corrupt(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg,
+		    const void *payload, uint32_t len)
+{
+	uint8_t hdr[WIRE_HDR_SIZE], bad[PC_MAX_PAYLOAD];
+	int r;
+
+	if (!len || len > sizeof(bad))
+		return -1;
+	make_hdr(hdr, type, flags, arg, payload, len);
+	memcpy(bad, payload, len);
+	bad[len / 2] ^= 0x40;
+	pthread_mutex_lock(&c->send_lock);
+	r = send_locked(c, hdr, bad, len);
+	pthread_mutex_unlock(&c->send_lock);
+	return r;
+}
+
+void chan_replace(struct pc_chan *c, int fd)
+{
+	pthread_mutex_lock(&c->send_lock);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = fd;
+	pthread_mutex_unlock(&c->send_lock);
+}
+
 /* Read exactly len bytes: 0, or -PC_E_EOF/-PC_E_IO with *got bytes read. */
 static int read_all(struct pc_chan *c, void *buf, size_t len, size_t *got)
 {
@@ -665,6 +691,8 @@ const char *pc_type_name(unsigned int type)
 		[PC_PAGE] = "PAGE", [PC_STATE] = "STATE", [PC_STREAM_END] = "STREAM_END",
 		[PC_REQ] = "REQ", [PC_COMPLETE] = "COMPLETE", [PC_ABORT] = "ABORT",
 		[PC_PRECOPY_END] = "PRECOPY_END", [PC_DIRTY] = "DIRTY", [PC_SYNC] = "SYNC",
+		[PC_STATE_ACK] = "STATE_ACK", [PC_RESUME] = "RESUME", [PC_MISSING] = "MISSING",
+		[PC_RESUME_END] = "RESUME_END",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])

@@ -7,7 +7,8 @@
  *   main    source -> dest: HELLO, PAGE (precopy rounds)..., SYNC,
  *                           PRECOPY_END, DIRTY..., STATE (one per vCPU),
  *                           PAGE (stream)..., STREAM_END
- *           dest -> source: READY, SYNC (the echo), COMPLETE
+ *           dest -> source: READY, SYNC (the echo), STATE_ACK, COMPLETE;
+ *                           after a reconnect: RESUME, MISSING..., RESUME_END
  *   urgent  dest -> source: REQ (a demand request for one page)
  *           source -> dest: PAGE (the answer)
  * Demand traffic has its own connection so that an answer never queues
@@ -61,6 +62,10 @@ enum pc_type {
 	PC_PRECOPY_END,	/* payload: struct pc_precopy; the vCPUs are paused */
 	PC_DIRTY,	/* arg = first page; payload: bitmap of pages sent but stale */
 	PC_SYNC,	/* source -> dest, echoed back: everything before it is in */
+	PC_STATE_ACK,	/* dest -> source: every vCPU state is loaded, the guest is ours */
+	PC_RESUME,	/* dest -> source after a reconnect: arg = pages still missing */
+	PC_MISSING,	/* dest -> source: arg = first page; payload: bitmap of missing pages */
+	PC_RESUME_END,	/* dest -> source: the missing list is complete; stream it again */
 };
 
 #define PC_MAX_ROUNDS	16
@@ -73,7 +78,9 @@ struct pc_precopy {
 	uint64_t ns;			/* from the first round to the pause */
 };
 
+/* CHANNEL: arg = PC_CH_* | PC_CH_RECONNECT after a dropped connection. */
 enum { PC_CH_MAIN, PC_CH_URGENT };
+#define PC_CH_RECONNECT	0x100
 
 /* PC_PAGE flags. */
 #define PC_PAGE_ZERO	(1 << 0)	/* all zeroes, no payload */
@@ -189,6 +196,11 @@ int pc_send(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg,
  */
 int pc_send_short(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg,
 		  const void *payload, uint32_t hdr_len, uint32_t len);
+/* Send a message whose payload has one byte flipped after checksumming: --fault=corrupt. */
+int pc_send_corrupt(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg,
+		    const void *payload, uint32_t len);
+/* Replace the connection under the send lock (a reconnect). */
+void chan_replace(struct pc_chan *c, int fd);
 
 /*
  * Receive one message into *h and buf (at most bufsize bytes of payload).
