@@ -218,6 +218,24 @@ static void fill_dev_buffer(const struct part *g)
 	}
 }
 
+/*
+ * Keep the device pages live, as a guest that keeps using its device does:
+ * rewrite the doorbell buffer (the same bytes) and clear this vCPU's result
+ * and pvclock pages (kvmclock is off between probes).  In a hybrid
+ * migration they are then dirty at the pause, taken back, and the probe
+ * after resuming reaches them before they arrive, like a postcopy does.
+ */
+static void touch_dev_pages(const struct part *g)
+{
+	u64 w;
+
+	fill_dev_buffer(g);
+	for (w = 0; w < GUEST_PAGE_SIZE / 8; w++) {
+		((volatile u64 *)(g->vdev + DEV_RESULT))[w] = 0;
+		((volatile u64 *)(g->vdev + DEV_PVCLOCK))[w] = 0;
+	}
+}
+
 static u64 dev_expected_sum(const struct part *g)
 {
 	u64 j, w, x, s = DEV_SUM_INIT;
@@ -373,6 +391,7 @@ void gmain(u64 base, u64 total, u64 s, u64 every, u64 vcpu, u64 nvcpus)
 				break;
 			if (cmd == CMD_PROBE)
 				outl(PORT_PROBE, probe_device(g) | probe_kvmclock(g) | PROBE_KVMCLOCK);
+			touch_dev_pages(g);
 		}
 	}
 
