@@ -239,7 +239,8 @@ static int request_page(struct dest *d, uint64_t idx);
 
 static bool page_missing(struct dest *d, uint64_t idx)
 {
-	unsigned long w = __atomic_load_n(&d->uf[idx / BITS_PER_LONG], __ATOMIC_ACQUIRE);
+	/* seq_cst: the vCPU side of the waiting_idx handshake in install(). */
+	unsigned long w = __atomic_load_n(&d->uf[idx / BITS_PER_LONG], __ATOMIC_SEQ_CST);
 
 	return w & (1UL << (idx % BITS_PER_LONG));
 }
@@ -317,12 +318,12 @@ static void install(struct dest *d, uint64_t gpa, bool zero, const uint8_t *data
 		__atomic_fetch_add(&d->n_zero, 1, __ATOMIC_RELAXED);
 
 	n = __atomic_add_fetch(&d->installed, 1, __ATOMIC_SEQ_CST);
-	if (d->o->fault == FAULT_DEST_DIES && d->acked && n == d->npages / 2) {
+	if (d->o->fault == FAULT_DEST_DIES && d->acked && n >= d->npages / 2) {
 		say_dst("injecting fault: dying (SIGKILL) with %llu of %llu pages installed",
 			(unsigned long long)n, (unsigned long long)d->npages);
 		kill(getpid(), SIGKILL);
 	}
-	if (n == d->npages)
+	if (n == d->npages && __atomic_load_n(&d->acked, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&d->t_all_installed, now_ns(), __ATOMIC_RELEASE);
 
 	/*
@@ -398,7 +399,8 @@ static void recv_failed(struct dest *d, struct pc_chan *c, int r, const struct p
 		/*
 		 * The connection ended inside a message: the source is gone,
 		 * whatever it was sending.  (A page cut short while the stream
-		 * goes on fails its checksum instead: bad-page.)
+		 * goes on fails its checksum instead, and is asked for again
+		 * once the guest is ours; bad-page before.)
 		 */
 		if (page)
 			dest_abort(d, EXIT_SOURCE_LOST, "source-lost",
@@ -516,10 +518,9 @@ static int reconnect(struct dest *d, const char *why)
 			return -1;
 		}
 	}
-	chan_replace(&d->main, fds[PC_CH_MAIN]);
-	chan_replace(&d->urgent, fds[PC_CH_URGENT]);
-	if (pc_send(&d->main, PC_CHANNEL, 0, PC_CH_MAIN | PC_CH_RECONNECT, NULL, 0) ||
-	    pc_send(&d->urgent, PC_CHANNEL, 0, PC_CH_URGENT | PC_CH_RECONNECT, NULL, 0) ||
+	/* vCPUs and the uffd thread may send REQ meanwhile: CHANNEL goes first. */
+	if (chan_reconnect(&d->main, fds[PC_CH_MAIN], PC_CH_MAIN | PC_CH_RECONNECT) ||
+	    chan_reconnect(&d->urgent, fds[PC_CH_URGENT], PC_CH_URGENT | PC_CH_RECONNECT) ||
 	    send_missing(d, &missing)) {
 		dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "after reconnecting: %s",
 			   strerror(errno));
@@ -566,7 +567,7 @@ static void *main_rx(void *arg)
 
 		if (aborted(d))
 			return NULL;
-		if (r == -PC_E_EOF && !missing_pages(d))
+		if (r && !missing_pages(d))
 			return NULL;	/* the source is done with us */
 		if (r && !ask_again(d, &d->main, r, &h, got))
 			continue;
@@ -621,7 +622,7 @@ static void *urgent_rx(void *arg)
 		if (aborted(d) || __atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE))
 			return NULL;
 		/* After the last page, the source hanging up is the normal end. */
-		if (r == -PC_E_EOF && !missing_pages(d))
+		if (r && !missing_pages(d))
 			return NULL;
 		if (r && !ask_again(d, &d->urgent, r, &h, got))
 			continue;
@@ -770,11 +771,19 @@ static int wait_for_page(struct dvcpu *c, uint64_t gpa)
 		return -1;
 	c->demand_reqs += r;
 
-	/* No timeout here: the watchdog ends a migration whose page does not come. */
+	/*
+	 * The watchdog ends a migration whose page does not come; the 1 s wait
+	 * only bounds the cost of a wakeup the handshake should never miss.
+	 */
 	pthread_mutex_lock(&c->lock);
 	__atomic_store_n(&c->waiting_idx, idx, __ATOMIC_SEQ_CST);
-	while (page_missing(d, idx) && !aborted(d))
-		pthread_cond_wait(&c->cond, &c->lock);
+	while (page_missing(d, idx) && !aborted(d)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec++;
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
 	__atomic_store_n(&c->waiting_idx, NO_PAGE, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&c->lock);
 	return aborted(d) ? -1 : 0;
@@ -1417,6 +1426,8 @@ int dest_main(const struct options *o)
 		return d->abort_code;
 	}
 	__atomic_store_n(&d->acked, true, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&d->installed, __ATOMIC_SEQ_CST) == d->npages)
+		__atomic_store_n(&d->t_all_installed, now_ns(), __ATOMIC_RELEASE);
 	if (pthread_create(&d->rx_main, NULL, main_rx, d) ||
 	    pthread_create(&d->rx_urgent, NULL, urgent_rx, d) ||
 	    pthread_create(&d->watchdog, NULL, watchdog, d)) {

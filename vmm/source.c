@@ -17,9 +17,11 @@
  *   3. then, with the destination already running, every page not sent
  *      or dirty: a stream in gpa order on the main connection, while
  *      demand requests are answered on the urgent connection.
- * The guest here never runs again after the pause, so a page sent after it
- * is final; such a page is sent at most once by the stream and once more by
- * demand if the destination asked for it before the stream got there.
+ * The guest here never runs again after the pause (unless the destination
+ * never acknowledged its state), so a page sent after it is final; the
+ * stream sends it once, demand once more if the destination asked for it
+ * before the stream got there, and again after a reconnect or a bad
+ * checksum if the destination still misses it.
  *
  * --delay-us sleeps before answering each demand request (a network round
  * trip, the cost postcopy pays per fault); --rate caps the stream.
@@ -556,8 +558,9 @@ static void *demand_thread(void *arg)
 		if (r == -PC_E_EOF || r == -PC_E_IO || r == -PC_E_TRUNC)
 			break;		/* done with us, or gone: the main flow decides */
 		if (r) {
-			say_src("urgent connection: %s", pc_err_name(r));
-			s->demand_error = EXIT_PROTOCOL;
+			/* Out of step: drop both connections, the destination reconnects. */
+			say_src("urgent connection: %s; dropping both connections", pc_err_name(r));
+			shutdown(s->main.fd, SHUT_RDWR);
 			break;
 		}
 		if (h.type != PC_REQ || h.arg % GUEST_PAGE_SIZE ||
@@ -715,8 +718,9 @@ static int accept_dest(struct source *s, unsigned int timeout_s, bool reconnect)
 		}
 		chan_init(&c, fd, "?");
 		r = pc_recv(&c, &h, buf, sizeof(buf), &got);
-		ch = h.arg & ~PC_CH_RECONNECT;
-		if (r || h.type != PC_CHANNEL || ch > PC_CH_URGENT || fds[ch] >= 0 ||
+		ch = (h.arg & ~(uint64_t)PC_CH_RECONNECT) > PC_CH_URGENT ? -1 :
+		     (int)(h.arg & ~(uint64_t)PC_CH_RECONNECT);
+		if (r || h.type != PC_CHANNEL || ch < 0 || fds[ch] >= 0 ||
 		    !(h.arg & PC_CH_RECONNECT) != !reconnect) {
 			say_src("a connection did not name a free channel: %s",
 				r ? pc_err_name(r) : pc_type_name(h.type));
@@ -797,10 +801,16 @@ static int resume_here(struct source *s)
 }
 
 /*
- * One postcopy attempt on the current connections: stream what is not
- * sent, answer demand requests, wait for COMPLETE.  0 done, -1 the
- * connection broke (reconnect), -2 give up.
+ * The destination went away after the pause and before it acknowledged the
+ * vCPU state: the guest is still ours, resume it here.
  */
+static int lost_before_ack(struct source *s, const char *when)
+{
+	say_src("error: dest-lost: the destination went away %s (%s), before acknowledging the "
+		"vCPU state; the guest resumes here", when, strerror(errno));
+	return resume_here(s);
+}
+
 /*
  * While postcopy runs: if nothing was sent for 5 s, say what every thread
  * of this process is doing (once), for a migration that stopped moving.
@@ -827,6 +837,11 @@ static void *monitor(void *arg)
 	return NULL;
 }
 
+/*
+ * One postcopy attempt on the current connections: stream what is not
+ * sent, answer demand requests, wait for COMPLETE.  0 done, -1 the
+ * connection broke (reconnect), -2 give up.
+ */
 static int serve(struct source *s)
 {
 	uint8_t buf[256];
@@ -1006,7 +1021,7 @@ int source_main(const struct options *o)
 	if (stop_vcpus(&s, &t_last) || r == -2)
 		return EXIT_INTERNAL;
 	if (r)
-		return dest_gone("during the precopy rounds");
+		return lost_before_ack(&s, "during the precopy rounds");
 
 	/* Downtime starts at t_last: what changed since the last round, and the vCPUs. */
 	if (o->precopy_rounds) {
@@ -1014,10 +1029,10 @@ int source_main(const struct options *o)
 		if (r == -2)
 			return EXIT_INTERNAL;
 		if (r)
-			return dest_gone("at the switch-over");
+			return lost_before_ack(&s, "at the switch-over");
 	}
 	if (o->precopy_all && send_precopy(&s, mem_size))
-		return dest_gone("during pre-copy");
+		return lost_before_ack(&s, "during pre-copy");
 	for (i = 0; i < s.nvcpus; i++) {
 		struct svcpu *c = &s.cpus[i];
 
@@ -1032,7 +1047,7 @@ int source_main(const struct options *o)
 		visits += st.visits;
 		len = state_encode(&st, buf, sizeof(buf));
 		if (len < 0 || pc_send(&s.main, PC_STATE, 0, i, buf, len))
-			return dest_gone("before STATE");
+			return lost_before_ack(&s, "before STATE");
 	}
 	if (o->precopy_rounds)
 		say_src("paused the guest (%d vCPUs) after %llu page visits and %u precopy rounds "
@@ -1067,8 +1082,8 @@ int source_main(const struct options *o)
 		}
 		if (r == -2) {
 			ret = s.demand_error ? s.demand_error : EXIT_DEST_LOST;
-			say_src("error: dest-lost: the destination went away while this side stalled "
-				"(--fault=stall)");
+			say_src("error: dest-lost: postcopy gave up (--fault=stall, or a thread could "
+				"not be started)");
 			break;
 		}
 		if (reconnect(&s)) {

@@ -629,6 +629,21 @@ void chan_replace(struct pc_chan *c, int fd)
 	pthread_mutex_unlock(&c->send_lock);
 }
 
+int chan_reconnect(struct pc_chan *c, int fd, uint64_t channel)
+{
+	uint8_t hdr[WIRE_HDR_SIZE];
+	int r;
+
+	make_hdr(hdr, PC_CHANNEL, 0, channel, NULL, 0);
+	pthread_mutex_lock(&c->send_lock);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = fd;
+	r = send_locked(c, hdr, NULL, 0);
+	pthread_mutex_unlock(&c->send_lock);
+	return r;
+}
+
 /* Read exactly len bytes: 0, or -PC_E_EOF/-PC_E_IO with *got bytes read. */
 static int read_all(struct pc_chan *c, void *buf, size_t len, size_t *got)
 {

@@ -201,6 +201,12 @@ int pc_send_corrupt(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t a
 		    const void *payload, uint32_t len);
 /* Replace the connection under the send lock (a reconnect). */
 void chan_replace(struct pc_chan *c, int fd);
+/*
+ * The same, and send CHANNEL (arg channel) on the new connection before
+ * releasing the lock, so that no other sender's message goes out ahead of
+ * it.  0, or -1 (errno).
+ */
+int chan_reconnect(struct pc_chan *c, int fd, uint64_t channel);
 
 /*
  * Receive one message into *h and buf (at most bufsize bytes of payload).
