@@ -7,6 +7,10 @@
  *
  * Plan line:  TIMEOUT_SECONDS COMMAND [ARGS...]   ('#': comment)
  * Every test runs once: a failure is reported, never retried.
+ * "TIMEOUT_SECONDS kunit SUITE" runs nothing: the kernel's built-in KUnit
+ * suites ran at boot, before init, and left KTAP in the kernel log; each case
+ * of SUITE is reported as a test ("kunit SUITE: CASE"), and a suite that is
+ * not in the log, or did not finish, fails.
  * The plan is /plan unless the kernel command line says plan=PATH;
  * timeout_scale=N multiplies every timeout (slow debug kernels).
  * A test passes on exit 0, is skipped on exit 4 (KSFT_SKIP), fails otherwise.
@@ -35,6 +39,7 @@
 #define KSFT_SKIP	4
 #define MAX_ARGS	64
 #define MAX_TESTS	256
+#define MAX_KUNIT_CASES	256
 
 /*
  * Kernel log lines echoed for the record: KVM's (which MMU, which arm64 mode)
@@ -221,10 +226,23 @@ static enum result run_test(char **argv, int timeout_s, int *status_out)
 	return FAIL;
 }
 
+/* A case of a KUnit suite, from its KTAP result line. */
+struct kunit_case {
+	char *name;
+	enum result result;
+	char *directive;	/* "SKIP reason", or NULL */
+};
+
 struct test {
 	int timeout;
 	char *line;		/* the command line as written, for the TAP name */
 	char *argv[MAX_ARGS];
+	/* A "kunit SUITE" line: the suite's cases, and its KTAP if one failed. */
+	struct kunit_case *cases;
+	int ncases;
+	const char *problem;	/* with the suite as a whole */
+	double seconds;		/* its run time at boot, from printk.time stamps, or -1 */
+	char *ktap;
 };
 
 static int read_plan(const char *path, struct test *tests)
@@ -268,6 +286,191 @@ static int read_plan(const char *path, struct test *tests)
 	return n;
 }
 
+/* The whole kernel log, NUL-terminated, to be freed; NULL if it can't be read. */
+static char *read_kernel_log(void)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), n;
+	char *log;
+
+	if (size <= 0)
+		return NULL;
+	log = malloc(size + 1);
+	if (!log)
+		return NULL;
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, size);
+	log[n > 0 ? n : 0] = '\0';
+	return log;
+}
+
+/*
+ * A kernel log line's text, after its "<level>" and "[timestamp] "; *ts is
+ * the timestamp in seconds (booted with printk.time=1), or -1.
+ */
+static char *klog_text(char *line, double *ts)
+{
+	char *end;
+
+	*ts = -1;
+	if (*line == '<' && (end = strchr(line, '>')))
+		line = end + 1;
+	if (*line == '[')
+		*ts = strtod(line + 1, NULL);
+	if (*line == '[' && (end = strchr(line, ']')))
+		line = end + 1 + (end[1] == ' ');
+	return line;
+}
+
+/* Parse a KTAP result line, "ok N NAME [# DIRECTIVE]" or "not ok ..."; 0 if it isn't one. */
+static int parse_ktap_result(const char *p, struct kunit_case *c)
+{
+	int not_ok = !strncmp(p, "not ok ", 7);
+	char *name, *hash, *end;
+
+	if (!not_ok && strncmp(p, "ok ", 3))
+		return 0;
+	strtol(p + (not_ok ? 7 : 3), &end, 10);
+	while (*end == ' ')
+		end++;
+	if (end[0] == '-' && end[1] == ' ')
+		end += 2;
+	name = strdup(end);
+	hash = strstr(name, " # ");
+	c->directive = NULL;
+	if (hash) {
+		*hash = '\0';
+		c->directive = strdup(hash + 3);
+	}
+	c->name = name;
+	if (not_ok)
+		c->result = FAIL;
+	else if (c->directive && !strncmp(c->directive, "SKIP", 4))
+		c->result = SKIP;
+	else
+		c->result = PASS;
+	return 1;
+}
+
+/*
+ * Collect the cases of the KUnit suite t->argv[1] from the KTAP that KUnit
+ * printed to the kernel log at boot:
+ *
+ *	    # Subtest: SUITE
+ *	    1..N
+ *	    ok 1 CASE
+ *	    not ok 2 CASE
+ *	    ok 3 CASE # SKIP reason
+ *	not ok 1 SUITE
+ *
+ * Deeper lines (a parameterised case's own subtests) are left to the case's
+ * summary line.  Other kernel messages may come in between.  Keeps the
+ * suite's lines in t->ktap if anything failed, to explain it.
+ */
+static void kunit_collect(struct test *t)
+{
+	char *log = read_kernel_log(), *line, *save, hdr[256];
+	int indent = -1, planned = -1, finished = 0, suite_failed = 0, failed = 0;
+	size_t len = 0, cap = 0;
+	double t0 = -1;
+
+	t->seconds = -1;
+	t->cases = calloc(MAX_KUNIT_CASES, sizeof(*t->cases));
+	if (!log || !t->argv[1]) {
+		t->problem = !log ? "cannot read the kernel log" : "no suite named";
+		free(log);
+		return;
+	}
+	snprintf(hdr, sizeof(hdr), "# Subtest: %s", t->argv[1]);
+	for (line = strtok_r(log, "\n", &save); line && !finished;
+	     line = strtok_r(NULL, "\n", &save)) {
+		double ts;
+		char *text = klog_text(line, &ts), *p = text;
+		struct kunit_case c;
+		int ind;
+
+		while (*p == ' ')
+			p++;
+		ind = p - text;
+		if (indent < 0) {
+			if (!strcmp(p, hdr)) {
+				indent = ind;
+				t0 = ts;
+			}
+			continue;
+		}
+		if (len + strlen(text) + 2 > cap) {
+			cap = 2 * cap + strlen(text) + 4096;
+			t->ktap = realloc(t->ktap, cap);
+			if (!t->ktap)
+				break;
+		}
+		len += sprintf(t->ktap + len, "%s\n", text);
+		if (ind < indent) {	/* the suite's own result line ends it */
+			if (parse_ktap_result(p, &c)) {
+				finished = 1;
+				suite_failed = c.result == FAIL;
+				if (t0 >= 0 && ts >= 0)
+					t->seconds = ts - t0;
+			}
+		} else if (ind > indent) {
+			continue;
+		} else if (!strncmp(p, "1..", 3)) {
+			planned = atoi(p + 3);
+		} else if (t->ncases < MAX_KUNIT_CASES && parse_ktap_result(p, &c)) {
+			failed += c.result == FAIL;
+			t->cases[t->ncases++] = c;
+		}
+	}
+	free(log);
+	if (indent < 0)
+		t->problem = "suite not in the kernel log";
+	else if (!finished)
+		t->problem = "suite did not finish";
+	else if (planned != t->ncases)
+		t->problem = "suite did not report the cases it planned";
+	else if (suite_failed && !failed)
+		t->problem = "suite failed";
+	if (!failed && !t->problem) {
+		free(t->ktap);
+		t->ktap = NULL;
+	}
+}
+
+/* TAP lines a test reports: one, or a "kunit SUITE" line's cases and problem. */
+static int tap_lines(const struct test *t)
+{
+	return t->cases ? t->ncases + !!t->problem : 1;
+}
+
+/* Report a "kunit SUITE" line as TAP lines numbered from n; return the failures. */
+static int kunit_report(struct test *t, int n)
+{
+	char *line, *save;
+	int i, failed = 0;
+
+	if (t->ktap)
+		for (line = strtok_r(t->ktap, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			say("# ktap: %s\n", line);
+	for (i = 0; i < t->ncases; i++) {
+		struct kunit_case *c = &t->cases[i];
+
+		if (c->result == FAIL)
+			say("not ok %d - %s: %s\n", n++, t->line, c->name);
+		else if (c->result == SKIP)
+			say("ok %d - %s: %s # %s\n", n++, t->line, c->name, c->directive);
+		else
+			say("ok %d - %s: %s\n", n++, t->line, c->name);
+		failed += c->result == FAIL;
+	}
+	if (t->seconds >= 0)
+		say("# --- %.3fs (at boot, kernel time)\n", t->seconds);
+	if (t->problem) {
+		say("not ok %d - %s # %s\n", n, t->line, t->problem);
+		failed++;
+	}
+	return failed;
+}
+
 /* Kernel log lines echoed after a splat's first line: its registers and call trace. */
 #define SPLAT_CONTEXT_LINES 48
 
@@ -279,20 +482,12 @@ static int read_plan(const char *path, struct test *tests)
  */
 static int scan_kernel_log(void)
 {
-	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
-	char *log, *line, *save;
-	int n, hits = 0, context = 0;
+	char *log = read_kernel_log(), *line, *save;
+	int hits = 0, context = 0;
 	size_t i;
 
-	if (size <= 0)
-		return 0;
-	log = malloc(size + 1);
 	if (!log)
 		return 0;
-	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, size);
-	if (n < 0)
-		n = 0;
-	log[n] = '\0';
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (context > 0) {
 			context--;
@@ -321,7 +516,7 @@ int main(void)
 {
 	static struct test tests[MAX_TESTS];
 	const char *plan, *scale_arg;
-	int i, n, failed = 0, scale = 1;
+	int i, n, tap = 1, failed = 0, scale = 1;
 
 	setup_console();
 	mount_filesystems();
@@ -345,38 +540,48 @@ int main(void)
 		failed = 1;
 		goto out;
 	}
-	say("1..%d\n", n + 1);
-	for (i = 0; i < n; i++) {
+	/* KUnit suites ran before init: their results are known already. */
+	for (i = 0; i < n; i++)
+		if (!strcmp(tests[i].argv[0], "kunit"))
+			kunit_collect(&tests[i]);
+	for (i = 0; i < n; i++)
+		tap += tap_lines(&tests[i]);
+	say("1..%d\n", tap);
+	for (i = 0, tap = 1; i < n; tap += tap_lines(&tests[i]), i++) {
 		double t0 = now();
 		int status = 0;
 		enum result r;
 
 		say("# === %s\n", tests[i].line);
+		if (tests[i].cases) {
+			failed += kunit_report(&tests[i], tap);
+			continue;
+		}
 		r = run_test(tests[i].argv, tests[i].timeout, &status);
 		say("# --- %.1fs\n", now() - t0);
 		switch (r) {
 		case PASS:
-			say("ok %d - %s\n", i + 1, tests[i].line);
+			say("ok %d - %s\n", tap, tests[i].line);
 			break;
 		case SKIP:
-			say("ok %d - %s # SKIP\n", i + 1, tests[i].line);
+			say("ok %d - %s # SKIP\n", tap, tests[i].line);
 			break;
 		case TIMEOUT:
-			say("not ok %d - %s # TIMEOUT after %ds\n", i + 1,
+			say("not ok %d - %s # TIMEOUT after %ds\n", tap,
 			    tests[i].line, tests[i].timeout);
 			failed++;
 			break;
 		default:
-			say("not ok %d - %s # exit status 0x%x\n", i + 1,
+			say("not ok %d - %s # exit status 0x%x\n", tap,
 			    tests[i].line, status);
 			failed++;
 		}
 	}
 	if (scan_kernel_log()) {
-		say("not ok %d - kernel log has no splats\n", n + 1);
+		say("not ok %d - kernel log has no splats\n", tap);
 		failed++;
 	} else {
-		say("ok %d - kernel log has no splats\n", n + 1);
+		say("ok %d - kernel log has no splats\n", tap);
 	}
 out:
 	say("# plan finished: %d failed\n", failed);

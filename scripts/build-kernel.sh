@@ -34,16 +34,33 @@ export KBUILD_BUILD_TIMESTAMP="2026-01-01" KBUILD_BUILD_USER=kvm KBUILD_BUILD_HO
 kmake=(make -C "$WORKTREE" O="$o" ARCH="$KARCH" CROSS_COMPILE="$CROSS_COMPILE"
        CC="ccache ${CROSS_COMPILE}gcc" HOSTCC="ccache gcc" -j"$(nproc)" -s)
 
+# The fragments' lines that .config lacks, except an option the series adds
+# (CONFIG_KVM_USERFAULT_KUNIT_TEST) on a tree that does not have it yet: the
+# base tree (regress, check-series) and the patches before the one that adds
+# it.  Any other missing line, e.g. a misspelled option, is reported.
+missing() {
+	grep -E '^CONFIG_' "$frag" | sort -u | while read -r line; do
+		grep -qxF "$line" "$o/.config" 2>/dev/null && continue
+		sym=${line%%=*}
+		if grep -qxE "\+(menu)?config ${sym#CONFIG_}" "$TOP"/patches/*.patch &&
+		   ! git -C "$WORKTREE" grep -qE "^[[:space:]]*(menu)?config ${sym#CONFIG_}\$" \
+			-- '*Kconfig*'; then
+			continue
+		fi
+		echo "$line"
+	done
+}
+
 exec 9>"$BUILD_LOCK"
 flock 9
 
-if ! cmp -s "$frag" "$o/fragment.config" || [ ! -f "$o/.config" ]; then
+# Reconfigure too when the tree gained an option the fragments ask for
+# (check-series, at the patch that adds it).
+if ! cmp -s "$frag" "$o/fragment.config" || [ ! -f "$o/.config" ] || [ -n "$(missing)" ]; then
 	stage "build $target${variant:+-$variant}: configuring"
 	"${kmake[@]}" KCONFIG_ALLCONFIG="$frag" allnoconfig >/dev/null
 	# Every option the fragments ask for must have survived Kconfig.
-	bad=$(grep -E '^CONFIG_' "$frag" | sort -u | while read -r line; do
-		grep -qxF "$line" "$o/.config" || echo "$line"
-	done)
+	bad=$(missing)
 	[ -z "$bad" ] || die "Kconfig dropped: $(echo "$bad" | tr '\n' ' ')"
 	mv "$frag" "$o/fragment.config"
 else
