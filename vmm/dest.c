@@ -152,6 +152,13 @@ struct dest {
 	 * (reconnecting) instead of ending it.
 	 */
 	bool acked, reconnecting, stream_ended;
+	/*
+	 * go: the source has given the guest up (GO, which it also sends
+	 * after taking a reconnection): the vCPUs may run.
+	 */
+	bool go;
+	pthread_mutex_t go_lock;
+	pthread_cond_t go_cond;
 	unsigned int reconnects;
 	uint64_t n_bad_sum;		/* pages that failed their checksum, asked again */
 	uint64_t paused_ns;		/* time spent reconnecting */
@@ -457,7 +464,19 @@ static int ask_again(struct dest *d, struct pc_chan *c, int r, const struct pc_h
 	return request_page(d, idx) < 0 ? -1 : 0;
 }
 
-/* Can a broken connection be survived?  Only once the guest is ours. */
+static void set_go(struct dest *d)
+{
+	pthread_mutex_lock(&d->go_lock);
+	d->go = true;
+	pthread_cond_broadcast(&d->go_cond);
+	pthread_mutex_unlock(&d->go_lock);
+}
+
+/*
+ * Can a broken connection be survived?  Once we have acknowledged the
+ * state: if the source got the acknowledgement it gave the guest up and
+ * takes our reconnection; if not, it resumed the guest and refuses it.
+ */
 static bool recoverable(struct dest *d)
 {
 	return __atomic_load_n(&d->acked, __ATOMIC_ACQUIRE) && !aborted(d);
@@ -586,6 +605,9 @@ static void *main_rx(void *arg)
 		case PC_PAGE:
 			if (take_page(d, &h, buf, VIA_STREAM))
 				return NULL;
+			break;
+		case PC_GO:
+			set_go(d);
 			break;
 		case PC_STREAM_END:
 			d->stream_ended = true;
@@ -1336,8 +1358,10 @@ int dest_main(const struct options *o)
 	d->main.fd = d->urgent.fd = -1;
 	pthread_mutex_init(&d->abort_lock, NULL);
 	pthread_mutex_init(&d->off_lock, NULL);
+	pthread_mutex_init(&d->go_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->go_cond, &ca);
 	for (i = 0; i < MAX_VCPUS; i++) {
 		d->cpus[i].d = d;
 		d->cpus[i].waiting_idx = NO_PAGE;
@@ -1419,10 +1443,22 @@ int dest_main(const struct options *o)
 		c->src_warm_ns = st[i].warm_ns;
 	}
 
-	/* The guest is ours from here on: the source must not resume it. */
+	/*
+	 * Hand-over: STATE_ACK says we have the state; the guest runs here
+	 * only once the source says it gave the guest up (GO), so that it
+	 * never runs on both sides.  A source that gets no STATE_ACK in time
+	 * resumes the guest and closes its connections and its listener.
+	 */
+	if (d->o->fault == FAULT_ACK_LATE) {
+		say_dst("injecting fault: acknowledging the state only after %u s, when the source "
+			"has given up waiting", d->o->demand_timeout_s + 1);
+		sleep(d->o->demand_timeout_s + 1);
+	}
 	if (pc_send(&d->main, PC_STATE_ACK, 0, d->nvcpus, NULL, 0)) {
 		dest_abort(d, EXIT_SOURCE_LOST, "source-lost", "cannot acknowledge the state: %s",
 			   strerror(errno));
+		say_dst("the source did not hand the guest over (no GO): it stays there; no vCPU "
+			"ran here");
 		return d->abort_code;
 	}
 	__atomic_store_n(&d->acked, true, __ATOMIC_RELEASE);
@@ -1432,6 +1468,22 @@ int dest_main(const struct options *o)
 	    pthread_create(&d->rx_urgent, NULL, urgent_rx, d) ||
 	    pthread_create(&d->watchdog, NULL, watchdog, d)) {
 		dest_abort(d, EXIT_INTERNAL, "internal", "pthread_create failed");
+		return d->abort_code;
+	}
+	pthread_mutex_lock(&d->go_lock);
+	while (!d->go && !aborted(d)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 100000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&d->go_cond, &d->go_lock, &ts);
+	}
+	pthread_mutex_unlock(&d->go_lock);
+	if (!d->go) {
+		say_dst("the source did not hand the guest over (no GO): it stays there; no vCPU "
+			"ran here");
 		return d->abort_code;
 	}
 	for (i = 0; i < d->nvcpus; i++) {

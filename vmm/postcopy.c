@@ -59,6 +59,8 @@ static const struct {
 	  "source: error: dest-lost: the destination went away after it took over the guest" },
 	{ FAULT_DEST_DIES_EARLY, ROLE_SOURCE, EXIT_DEST_LOST,
 	  "source: the guest resumed here and verified its memory" },
+	{ FAULT_ACK_LATE, ROLE_DEST, EXIT_SOURCE_LOST,
+	  "dest: the source did not hand the guest over (no GO)" },
 };
 #define NFAULTS (sizeof(faults) / sizeof(faults[0]))
 

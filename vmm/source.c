@@ -778,6 +778,13 @@ static int resume_here(struct source *s)
 	uint64_t t_last;
 	int i, done = 0;
 
+	/*
+	 * Refuse the destination from now on, so that it never runs the
+	 * guest: it waits for GO, and takes a reconnection as GO.
+	 */
+	close(s->lfd);
+	shutdown(s->main.fd, SHUT_RDWR);
+	shutdown(s->urgent.fd, SHUT_RDWR);
 	__atomic_store_n(&s->finish, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->pause, false, __ATOMIC_RELEASE);
 	if (start_vcpus(s))
@@ -915,6 +922,11 @@ static int reconnect(struct source *s)
 		}
 	}
 	s->reconnects++;
+	/* The guest is the destination's: say so again, GO may have been lost. */
+	if (pc_send(&s->main, PC_GO, 0, 0, NULL, 0)) {
+		say_src("after reconnecting: sending GO: %s", strerror(errno));
+		return -1;
+	}
 	say_src("postcopy resumes after %.1f ms: the destination misses %llu pages",
 		(now_ns() - t0) / 1e6, (unsigned long long)missing);
 	return 0;
@@ -1067,6 +1079,13 @@ int source_main(const struct options *o)
 	r = wait_ack(&s);
 	if (r)
 		return r < 0 ? resume_here(&s) : EXIT_INTERNAL;
+	/*
+	 * The guest is the destination's from here on: tell it to run.  If
+	 * GO is lost with the connection, the destination reconnects, and
+	 * reconnect() sends it again.
+	 */
+	if (pc_send(&s.main, PC_GO, 0, 0, NULL, 0))
+		say_src("sending GO: %s; the destination will reconnect", strerror(errno));
 
 	/*
 	 * Postcopy: the destination runs the guest; serve it.  A dropped

@@ -44,6 +44,7 @@ enum fault {
 	FAULT_LOSE_PAGE,	/* source: never send one page, ignore requests for it */
 	FAULT_DEST_DIES,	/* dest: SIGKILL itself mid-postcopy */
 	FAULT_DEST_DIES_EARLY,	/* dest: SIGKILL itself on STATE, before acknowledging it */
+	FAULT_ACK_LATE,		/* dest: acknowledge the state only after the source gave up */
 };
 
 /* Which program a process is: the driver starts the other two. */

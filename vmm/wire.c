@@ -707,7 +707,7 @@ const char *pc_type_name(unsigned int type)
 		[PC_REQ] = "REQ", [PC_COMPLETE] = "COMPLETE", [PC_ABORT] = "ABORT",
 		[PC_PRECOPY_END] = "PRECOPY_END", [PC_DIRTY] = "DIRTY", [PC_SYNC] = "SYNC",
 		[PC_STATE_ACK] = "STATE_ACK", [PC_RESUME] = "RESUME", [PC_MISSING] = "MISSING",
-		[PC_RESUME_END] = "RESUME_END",
+		[PC_RESUME_END] = "RESUME_END", [PC_GO] = "GO",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])

@@ -7,6 +7,7 @@
  *   main    source -> dest: HELLO, PAGE (precopy rounds)..., SYNC,
  *                           PRECOPY_END, DIRTY..., STATE (one per vCPU),
  *                           PAGE (stream)..., STREAM_END
+ *           (source -> dest, after STATE_ACK: GO, then the stream)
  *           dest -> source: READY, SYNC (the echo), STATE_ACK, COMPLETE;
  *                           after a reconnect: RESUME, MISSING..., RESUME_END
  *   urgent  dest -> source: REQ (a demand request for one page)
@@ -45,7 +46,7 @@
 #include "kvm.h"
 
 #define WIRE_MAGIC	0x32435050	/* "PPC2" */
-#define WIRE_VERSION	2
+#define WIRE_VERSION	3	/* 3: STATE_ACK, GO, RESUME, MISSING, RESUME_END */
 #define WIRE_HDR_SIZE	32
 #define PC_MAX_PAYLOAD	8192
 
@@ -66,6 +67,7 @@ enum pc_type {
 	PC_RESUME,	/* dest -> source after a reconnect: arg = pages still missing */
 	PC_MISSING,	/* dest -> source: arg = first page; payload: bitmap of missing pages */
 	PC_RESUME_END,	/* dest -> source: the missing list is complete; stream it again */
+	PC_GO,		/* source -> dest, after STATE_ACK: the source gave the guest up, run it */
 };
 
 #define PC_MAX_ROUNDS	16
