@@ -577,71 +577,75 @@ static int send_locked(struct pc_chan *c, const uint8_t hdr[WIRE_HDR_SIZE],
 	return pc_write_all(c, (const uint8_t *)payload + (n - WIRE_HDR_SIZE), total - n);
 }
 
-int pc_send(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg,
-	    const void *payload, uint32_t len)
+/* One whole message, under the send lock. */
+static int send_one(struct pc_chan *c, const uint8_t hdr[WIRE_HDR_SIZE],
+		    const void *payload, uint32_t len)
 {
-	uint8_t hdr[WIRE_HDR_SIZE];
 	int r;
 
-	make_hdr(hdr, type, flags, arg, payload, len);
 	pthread_mutex_lock(&c->send_lock);
 	r = send_locked(c, hdr, payload, len);
 	pthread_mutex_unlock(&c->send_lock);
 	return r;
+}
+
+int pc_send(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg,
+	    const void *payload, uint32_t len)
+{
+	uint8_t hdr[WIRE_HDR_SIZE];
+
+	make_hdr(hdr, type, flags, arg, payload, len);
+	return send_one(c, hdr, payload, len);
 }
 
 int pc_send_short(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg,
 		  const void *payload, uint32_t hdr_len, uint32_t len)
 {
 	uint8_t hdr[WIRE_HDR_SIZE];
-	int r;
 
 	make_hdr(hdr, type, flags, arg, payload, hdr_len);
-	pthread_mutex_lock(&c->send_lock);
-	r = send_locked(c, hdr, payload, len);
-	pthread_mutex_unlock(&c->send_lock);
-	return r;
+	return send_one(c, hdr, payload, len);
 }
 
 int pc_send_corrupt(struct pc_chan *c, uint16_t type, uint16_t flags, uint64_t arg,
 		    const void *payload, uint32_t len)
 {
 	uint8_t hdr[WIRE_HDR_SIZE], bad[PC_MAX_PAYLOAD];
-	int r;
 
 	if (!len || len > sizeof(bad))
 		return -1;
 	make_hdr(hdr, type, flags, arg, payload, len);
 	memcpy(bad, payload, len);
 	bad[len / 2] ^= 0x40;
+	return send_one(c, hdr, bad, len);
+}
+
+/* Swap the connection under the send lock; with a header, send it first. */
+static int swap_fd(struct pc_chan *c, int fd, const uint8_t *hdr)
+{
+	int r = 0;
+
 	pthread_mutex_lock(&c->send_lock);
-	r = send_locked(c, hdr, bad, len);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = fd;
+	if (hdr)
+		r = send_locked(c, hdr, NULL, 0);
 	pthread_mutex_unlock(&c->send_lock);
 	return r;
 }
 
 void chan_replace(struct pc_chan *c, int fd)
 {
-	pthread_mutex_lock(&c->send_lock);
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = fd;
-	pthread_mutex_unlock(&c->send_lock);
+	swap_fd(c, fd, NULL);
 }
 
 int chan_reconnect(struct pc_chan *c, int fd, uint64_t channel)
 {
 	uint8_t hdr[WIRE_HDR_SIZE];
-	int r;
 
 	make_hdr(hdr, PC_CHANNEL, 0, channel, NULL, 0);
-	pthread_mutex_lock(&c->send_lock);
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = fd;
-	r = send_locked(c, hdr, NULL, 0);
-	pthread_mutex_unlock(&c->send_lock);
-	return r;
+	return swap_fd(c, fd, hdr);
 }
 
 /* Read exactly len bytes: 0, or -PC_E_EOF/-PC_E_IO with *got bytes read. */
