@@ -126,6 +126,18 @@ def parse_log(log, plan, by_opts):
     return attempts, combine(lat_runs), stats, failures, info
 
 
+def parse_takeback(log):
+    """takeback_cost's lines: method -> call and walk p50 (ns), exits per walk."""
+    out = {}
+    for line in open(log, errors="replace"):
+        m = re.match(r"# takeback method=(\S+) n=(\d+) call_p50_ns=(\d+) "
+                     r"walk_p50_ns=(\d+) exits=([\d.]+)", line)
+        if m:
+            out[m.group(1)] = dict(n=int(m.group(2)), call=int(m.group(3)),
+                                   walk=int(m.group(4)), exits=float(m.group(5)))
+    return out
+
+
 def read_meta(path):
     meta = {}
     if os.path.exists(path):
@@ -359,6 +371,25 @@ def report_run(md, results, run):
         w("KVM statistics that moved during the walk, per page (vCPU, then VM):\n")
         for mech, s in stats.items():
             w(f"- {mech}: `{s}`")
+        w("")
+
+    tb = parse_takeback(os.path.join(results, f"{run}.log"))
+    if tb:
+        w("### Taking pages back (`takeback_cost`, 1 vCPU)\n")
+        w("Per round, p50 over the rounds: the call(s), then the guest's walk over "
+          "every page of the memslot, with the refaults and exits the call caused.  "
+          "unmap = bit set + KVM_UNMAP_USERFAULT of one page; toggle = the same page "
+          "taken back by clearing and setting KVM_MEM_USERFAULT; clear = the flag "
+          "cleared at the end of postcopy; walk = nothing taken back.\n")
+        w("| method | rounds | call (µs) | walk after it (µs) | userfault exits per walk |")
+        w("|---|---|---|---|---|")
+        for name, r in tb.items():
+            w(f"| {name} | {r['n']} | {us(r['call'])} | {us(r['walk'])} | {r['exits']:.2f} |")
+        if "unmap" in tb and "toggle" in tb and tb["unmap"]["call"] and tb["unmap"]["walk"]:
+            u, t = tb["unmap"], tb["toggle"]
+            w(f"\nTaking one page back with KVM_UNMAP_USERFAULT: the call is "
+              f"{t['call'] / u['call']:.1f}x cheaper than toggling the flag, and the walk "
+              f"after it {t['walk'] / u['walk']:.1f}x cheaper.")
         w("")
 
     w("### Failures and retries\n")

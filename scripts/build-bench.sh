@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# build-bench: build the benchmark's own guest programs (bench/*.c, today
-# fault_latency) statically for one target into $OUT/TARGET/bench/, with
+# build-bench: build the benchmark's own guest programs (bench/*.c:
+# fault_latency, takeback_cost) statically for one target into $OUT/TARGET/bench/, with
 # the KVM selftests' own make: their CFLAGS, their include paths and the
 # kvm_util library objects build-selftests.sh left in $OUT/TARGET/kselftest/kvm.
 # One extra rule is handed to that make; nothing is added to the kernel tree.
