@@ -25,10 +25,11 @@
  *   walk     the walk alone, with nothing taken back: the floor
  *
  * Output lines (parsed by scripts/bench-report.py):
- *   takeback method=M n=N call_p50_ns=.. walk_p50_ns=.. exits=E
+ *   takeback backing=B method=M n=N call_p50_ns=.. walk_p50_ns=.. exits=E
  * where call is the ioctl(s) and exits the userfault exits per walk.
  *
- * Usage: takeback_cost [-p NR_PAGES] [-r ROUNDS]
+ * Usage: takeback_cost [-p NR_PAGES] [-r ROUNDS] [-s]
+ * -s backs the memslot with small pages only, so that nothing is mapped huge.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +123,8 @@ static u64 median(u64 *v, u64 n)
 	return v[n / 2];
 }
 
-static void measure(struct bench *b, enum method m, u64 rounds, u64 expected_sum)
+static void measure(struct bench *b, const char *backing, enum method m,
+		    u64 rounds, u64 expected_sum)
 {
 	u64 *call = calloc(rounds, sizeof(u64)), *walk_ns = calloc(rounds, sizeof(u64));
 	u64 i, page, t0, t1, exits = 0;
@@ -156,8 +158,8 @@ static void measure(struct bench *b, enum method m, u64 rounds, u64 expected_sum
 			vm_mem_region_enable_userfault(b->vm, TEST_SLOT, b->bitmap);
 	}
 
-	printf("takeback method=%s n=%lu call_p50_ns=%lu walk_p50_ns=%lu exits=%.2f\n",
-	       method_names[m], rounds, median(call, rounds), median(walk_ns, rounds),
+	printf("takeback backing=%s method=%s n=%lu call_p50_ns=%lu walk_p50_ns=%lu exits=%.2f\n",
+	       backing, method_names[m], rounds, median(call, rounds), median(walk_ns, rounds),
 	       (double)exits / rounds);
 	free(call);
 	free(walk_ns);
@@ -168,10 +170,11 @@ int main(int argc, char *argv[])
 	enum vm_mem_backing_src_type src = VM_MEM_SRC_ANONYMOUS;
 	u64 rounds = 20, size, i, sum = 0;
 	struct bench b = { .nr_pages = 16384, .page_size = getpagesize() };
+	bool small = false;
 	enum method m;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "p:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:r:s")) != -1) {
 		switch (opt) {
 		case 'p':
 			b.nr_pages = atoi_positive("Pages", optarg);
@@ -179,15 +182,18 @@ int main(int argc, char *argv[])
 		case 'r':
 			rounds = atoi_positive("Rounds", optarg);
 			break;
+		case 's':
+			small = true;
+			break;
 		default:
-			printf("usage: %s [-p NR_PAGES] [-r ROUNDS]\n", argv[0]);
+			printf("usage: %s [-p NR_PAGES] [-r ROUNDS] [-s]\n", argv[0]);
 			exit(KSFT_SKIP);
 		}
 	}
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_USERFAULT));
 
 	size = b.nr_pages * b.page_size;
-	if (thp_configured() && !(size % get_trans_hugepagesz()))
+	if (!small && thp_configured() && !(size % get_trans_hugepagesz()))
 		src = VM_MEM_SRC_ANONYMOUS_THP;
 	printf("takeback: %lu pages of %lu bytes (%s), %lu rounds\n", b.nr_pages,
 	       b.page_size, vm_mem_backing_src_alias(src)->name, rounds);
@@ -207,7 +213,7 @@ int main(int argc, char *argv[])
 	i = 0;
 	TEST_ASSERT_EQ(walk(&b, &i), sum);
 	for (m = 0; m < NR_METHODS; m++)
-		measure(&b, m, rounds, sum);
+		measure(&b, vm_mem_backing_src_alias(src)->name, m, rounds, sum);
 
 	kvm_vm_free(b.vm);
 	userfault_bitmap_free(b.bitmap, b.nr_pages);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench-plan: write the guest plan of `make bench` for one target to stdout:
 # demand_paging_test in each mode at each vCPU count, then the fault
-# round-trip latencies (bench/fault_latency.c), all repeated; then, once,
-# the cost of taking pages back (bench/takeback_cost.c).  Repetitions
+# round-trip latencies (bench/fault_latency.c), all repeated; then, once
+# with huge pages behind the memslot and once without, the cost of taking
+# pages back (bench/takeback_cost.c).  Repetitions
 # are the outer loop, so that a slow phase of the host hits every mode alike.
 # Each line runs once: a failure shows in the report.
 # Usage: bench-plan.sh TARGET
@@ -48,3 +49,4 @@ for rep in $(seq "$reps"); do
 	echo "300 fault_latency -p $lat_pages"
 done
 echo "300 takeback_cost"
+echo "300 takeback_cost -s"

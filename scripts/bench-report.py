@@ -127,14 +127,16 @@ def parse_log(log, plan, by_opts):
 
 
 def parse_takeback(log):
-    """takeback_cost's lines: method -> call and walk p50 (ns), exits per walk."""
+    """takeback_cost's lines: (backing, method) -> call and walk p50 (ns),
+    exits per walk."""
     out = {}
     for line in open(log, errors="replace"):
-        m = re.match(r"# takeback method=(\S+) n=(\d+) call_p50_ns=(\d+) "
+        m = re.match(r"# takeback backing=(\S+) method=(\S+) n=(\d+) call_p50_ns=(\d+) "
                      r"walk_p50_ns=(\d+) exits=([\d.]+)", line)
         if m:
-            out[m.group(1)] = dict(n=int(m.group(2)), call=int(m.group(3)),
-                                   walk=int(m.group(4)), exits=float(m.group(5)))
+            out[(m.group(1), m.group(2))] = dict(
+                n=int(m.group(3)), call=int(m.group(4)), walk=int(m.group(5)),
+                exits=float(m.group(6)))
     return out
 
 
@@ -381,15 +383,18 @@ def report_run(md, results, run):
           "unmap = bit set + KVM_UNMAP_USERFAULT of one page; toggle = the same page "
           "taken back by clearing and setting KVM_MEM_USERFAULT; clear = the flag "
           "cleared at the end of postcopy; walk = nothing taken back.\n")
-        w("| method | rounds | call (µs) | walk after it (µs) | userfault exits per walk |")
-        w("|---|---|---|---|---|")
-        for name, r in tb.items():
-            w(f"| {name} | {r['n']} | {us(r['call'])} | {us(r['walk'])} | {r['exits']:.2f} |")
-        if "unmap" in tb and "toggle" in tb and tb["unmap"]["call"] and tb["unmap"]["walk"]:
-            u, t = tb["unmap"], tb["toggle"]
-            w(f"\nTaking one page back with KVM_UNMAP_USERFAULT: the call is "
-              f"{t['call'] / u['call']:.1f}x cheaper than toggling the flag, and the walk "
-              f"after it {t['walk'] / u['walk']:.1f}x cheaper.")
+        w("| backing | method | rounds | call (µs) | walk after it (µs) | userfault exits per walk |")
+        w("|---|---|---|---|---|---|")
+        for (backing, name), r in tb.items():
+            w(f"| {backing} | {name} | {r['n']} | {us(r['call'])} | {us(r['walk'])} | "
+              f"{r['exits']:.2f} |")
+        w("")
+        for backing in dict.fromkeys(b for b, _ in tb):
+            u, t = tb.get((backing, "unmap")), tb.get((backing, "toggle"))
+            if u and t and u["call"] and u["walk"]:
+                w(f"- {backing}: taking one page back with KVM_UNMAP_USERFAULT, the call "
+                  f"is {t['call'] / u['call']:.1f}x cheaper than toggling the flag, and "
+                  f"the walk after it {t['walk'] / u['walk']:.1f}x cheaper.")
         w("")
 
     w("### Failures and retries\n")
