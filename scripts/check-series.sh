@@ -51,9 +51,13 @@ build() {	# TARGET [W=1 objects...] -> 0 if the kernel builds
 }
 
 w1_warnings() {	# TARGET FILE -> number of W=1 warnings when compiling FILE
-	local target=$1 file=$2 obj log
+	local target=$1 file=$2 obj log includer
 	. "$TOP/targets/$target.sh"
 	[ -f "$check/$file" ] || { echo 0; return; }
+	# A .c file that another one #includes (e.g. a KUnit suite that needs
+	# static functions) is no object of its own: compile the includer.
+	includer=$(grep -l "^#include \"$(basename "$file")\"" "$check/$(dirname "$file")"/*.c 2>/dev/null | head -n 1)
+	[ -n "$includer" ] && file=${includer#"$check"/}
 	# virt/kvm is built from the architecture's KVM Makefile.
 	obj=${file%.c}.o
 	case $file in virt/kvm/*) obj=arch/$SRCARCH/kvm/../../../$obj ;; esac
