@@ -50,14 +50,22 @@ build() {	# TARGET [W=1 objects...] -> 0 if the kernel builds
 	WORKTREE=$check OUT=$TOP/build/out/check "$TOP/scripts/build-kernel.sh" "$target" >/dev/null
 }
 
+# A .c file that another one #includes (e.g. a KUnit suite that needs static
+# functions) is no object of its own: W=1 compiles, and base counts, the
+# includer.
+compiled_c() {	# FILE... -> the .c files to compile for them, once each
+	local f includer
+	for f in "$@"; do
+		includer=$(grep -l "^#include \"$(basename "$f")\"" \
+			"$check/$(dirname "$f")"/*.c 2>/dev/null | head -n 1)
+		if [ -n "$includer" ]; then echo "${includer#"$check"/}"; else echo "$f"; fi
+	done | sort -u
+}
+
 w1_warnings() {	# TARGET FILE -> number of W=1 warnings when compiling FILE
-	local target=$1 file=$2 obj log includer
+	local target=$1 file=$2 obj log
 	. "$TOP/targets/$target.sh"
 	[ -f "$check/$file" ] || { echo 0; return; }
-	# A .c file that another one #includes (e.g. a KUnit suite that needs
-	# static functions) is no object of its own: compile the includer.
-	includer=$(grep -l "^#include \"$(basename "$file")\"" "$check/$(dirname "$file")"/*.c 2>/dev/null | head -n 1)
-	[ -n "$includer" ] && file=${includer#"$check"/}
 	# virt/kvm is built from the architecture's KVM Makefile.
 	obj=${file%.c}.o
 	case $file in virt/kvm/*) obj=arch/$SRCARCH/kvm/../../../$obj ;; esac
@@ -123,7 +131,7 @@ for p in "${series[@]}"; do
 			problems+=("build $t")
 			continue
 		fi
-		for f in $(touched_c "$p"); do
+		for f in $(compiled_c $(touched_c "$p")); do
 			builds_on "$t" "$f" || continue
 			n=$(w1_warnings "$t" "$f")
 			[ "$n" -le "${base_w[$t:$f]:-0}" ] || problems+=("W=1 $t $f: $n warnings, base ${base_w[$t:$f]:-0}")
