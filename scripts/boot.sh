@@ -74,7 +74,7 @@ timeout --foreground -k 10 "$limit" "$QEMU" "${QEMU_ARGS[@]}" \
 	-display none -monitor none -serial stdio -no-reboot -pidfile "$pidfile" \
 	-chardev socket,id=gdb0,path="$gdbsock",server=on,wait=off -gdb chardev:gdb0 \
 	-kernel "$kernel" -initrd "$initrd" \
-	-append "console=$CONSOLE quiet panic=-1 $CMDLINE${plan:+ plan=$plan}" \
+	-append "console=$CONSOLE quiet panic=-1 printk.time=1 $CMDLINE${plan:+ plan=$plan}" \
 	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$log"
 qemu_rc=${PIPESTATUS[0]}
 set -e
