@@ -110,6 +110,10 @@ struct dvcpu {
 	uint64_t src_warm_visits, src_warm_ns;
 	uint64_t t_first_run, t_done;
 	bool done;			/* the guest's final report is in */
+
+	/* Shared with the watchdog. */
+	uint64_t t_in_run;		/* when it entered KVM_RUN; 0 outside */
+	bool stuck;			/* the watchdog gave up on it */
 };
 
 struct dest {
@@ -668,10 +672,37 @@ static void *urgent_rx(void *arg)
 }
 
 /*
+ * A vCPU that has been inside KVM_RUN this long, with no demand request
+ * outstanding, has a guest that stopped reporting: the guest program exits
+ * every few hundred page visits, milliseconds even under TCG.  Only a guest
+ * that ran on pages that never reached it (--no-userfault: its stack or
+ * code overwritten when the page arrived late) gets there; it may spin
+ * without an exit for ever, and the run must end with its error.
+ */
+#define GUEST_STUCK_NS	(10 * 1000000000ULL)
+
+/* The first vCPU stuck in KVM_RUN at time t (and for how long), or NULL. */
+static struct dvcpu *stuck_vcpu(struct dest *d, uint64_t t, uint64_t *ns)
+{
+	int i;
+
+	for (i = 0; i < d->nvcpus; i++) {
+		uint64_t te = __atomic_load_n(&d->cpus[i].t_in_run, __ATOMIC_ACQUIRE);
+
+		if (te && te < t && t - te >= GUEST_STUCK_NS) {
+			*ns = t - te;
+			return &d->cpus[i];
+		}
+	}
+	return NULL;
+}
+
+/*
  * Every 100 ms: a demand request (from a vCPU, the uffd thread or the end
  * of the stream) that has had no answer for --timeout seconds ends the
  * migration, "demand-timeout" while the stream runs and "page-lost" once
- * it has ended without the page; not while reconnecting.  After an abort,
+ * it has ended without the page; not while reconnecting.  With none
+ * outstanding, a vCPU stuck in KVM_RUN ends it (GUEST_STUCK_NS).  After an abort,
  * it gives the vCPU threads a moment to stop by themselves, then ends the
  * process: a thread asleep on a page that will never come (the VMM's own
  * access through the mapping) cannot be woken any other way without
@@ -680,7 +711,9 @@ static void *urgent_rx(void *arg)
 static void *watchdog(void *arg)
 {
 	struct dest *d = arg;
-	uint64_t t_abort = 0, idx, t;
+	uint64_t t_abort = 0, idx, t, ns;
+	struct dvcpu *c;
+	bool pending;
 
 	for (;;) {
 		usleep(100000);
@@ -696,11 +729,13 @@ static void *watchdog(void *arg)
 		}
 		if (__atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE))
 			continue;
+		pending = false;
 		for (idx = 0; idx < d->npages; idx++) {
 			uint64_t tr;
 
 			if (!__atomic_load_n(&d->requested[idx], __ATOMIC_ACQUIRE) || !page_missing(d, idx))
 				continue;
+			pending = true;
 			/* A request made since t was read is newer than t: not late. */
 			tr = __atomic_load_n(&d->t_requested[idx], __ATOMIC_ACQUIRE);
 			if (!tr || tr >= t || t - tr < (uint64_t)d->o->demand_timeout_s * 1000000000ULL)
@@ -724,6 +759,13 @@ static void *watchdog(void *arg)
 					   (unsigned long long)idx * GUEST_PAGE_SIZE, d->o->demand_timeout_s);
 			break;
 		}
+		if (pending || aborted(d) || !(c = stuck_vcpu(d, t, &ns)))
+			continue;
+		/* Its thread prints the registers once kicked out of KVM_RUN. */
+		__atomic_store_n(&c->stuck, true, __ATOMIC_RELEASE);
+		dest_abort(d, EXIT_GUEST, "guest",
+			   "the guest stopped reporting: vCPU %d has run %.1f s without an exit, "
+			   "with no page outstanding", c->v->index, ns / 1e9);
 	}
 	return NULL;
 }
@@ -888,6 +930,10 @@ static uint32_t guest_command(struct dvcpu *c)
 		c->probe_sent = true;
 		return CMD_PROBE;
 	}
+	if (d->o->fault == FAULT_GUEST_HANG) {
+		say_dst("injecting fault: vCPU %d told to spin without an exit", c->v->index);
+		return CMD_HANG;
+	}
 	if (!__atomic_load_n(&d->uf_off, __ATOMIC_ACQUIRE) && !missing_pages(d)) {
 		pthread_mutex_lock(&d->off_lock);
 		if (!d->uf_off) {
@@ -935,11 +981,17 @@ static void *vcpu_loop(void *arg)
 			record_latency(c, t - t_fault);
 			t_fault = 0;
 		}
+		__atomic_store_n(&c->t_in_run, t, __ATOMIC_RELEASE);
 		r = ioctl(c->v->fd, KVM_RUN, 0);
+		__atomic_store_n(&c->t_in_run, 0, __ATOMIC_RELEASE);
 		t = now_ns();
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;	/* dest_abort() kicked us */
+			if (errno == EINTR) {
+				/* dest_abort() kicked us: if for being stuck, say where. */
+				if (__atomic_load_n(&c->stuck, __ATOMIC_ACQUIRE))
+					vcpu_dump(c->v, "dest");
+				continue;
+			}
 			if (errno == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
 			    (run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_USERFAULT)) {
 				if (wait_for_page(c, run->memory_fault.gpa))

@@ -391,6 +391,8 @@ void gmain(u64 base, u64 total, u64 s, u64 every, u64 vcpu, u64 nvcpus)
 				break;
 			if (cmd == CMD_PROBE)
 				outl(PORT_PROBE, probe_device(g) | probe_kvmclock(g) | PROBE_KVMCLOCK);
+			while (cmd == CMD_HANG)
+				asm volatile("" ::: "memory");
 			touch_dev_pages(g);
 		}
 	}

@@ -41,7 +41,7 @@ static const struct opt {
 	{ "precopy-all", 0, S, "   stop-and-copy: send every page before resuming (baseline)" },
 	{ "fault", 1, S | D, "KIND     misbehave mid-migration: source-dies, truncate, bad-gpa, corrupt,\n"
 	  "                    net-drop, stall, lose-page (source); dest-dies, dest-dies-early,\n"
-	  "                    ack-late (dest)" },
+	  "                    ack-late, guest-hang (dest)" },
 	{ "post-sweeps", 1, D, "N  dest: sweeps the guest must complete before its final check (0)" },
 	{ "timeout", 1, S | D, "S      give up on a demand request, or on reconnecting, after S seconds (20)" },
 	{ "min-faults", 1, D, "N   dest: fail unless the guest took at least N userfault exits" },
@@ -65,6 +65,7 @@ static const char * const fault_names[] = {
 	[FAULT_DEST_DIES] = "dest-dies",
 	[FAULT_DEST_DIES_EARLY] = "dest-dies-early",
 	[FAULT_ACK_LATE] = "ack-late",
+	[FAULT_GUEST_HANG] = "guest-hang",
 };
 
 const char *fault_name(enum fault f)

@@ -61,6 +61,7 @@ static const struct {
 	  "source: the guest resumed here and verified its memory" },
 	{ FAULT_ACK_LATE, ROLE_DEST, EXIT_SOURCE_LOST,
 	  "dest: the source did not hand the guest over (no GO)" },
+	{ FAULT_GUEST_HANG, ROLE_DEST, EXIT_GUEST, "dest: error: guest: the guest stopped reporting: " },
 };
 #define NFAULTS (sizeof(faults) / sizeof(faults[0]))
 

@@ -45,6 +45,7 @@ enum fault {
 	FAULT_DEST_DIES,	/* dest: SIGKILL itself mid-postcopy */
 	FAULT_DEST_DIES_EARLY,	/* dest: SIGKILL itself on STATE, before acknowledging it */
 	FAULT_ACK_LATE,		/* dest: acknowledge the state only after the source gave up */
+	FAULT_GUEST_HANG,	/* dest: tell the guest to spin without an exit after the probe */
 };
 
 /* Which program a process is: the driver starts the other two. */
