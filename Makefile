@@ -86,7 +86,7 @@ run: build-x86_64
 # MISSING and MINOR, KVM Userfault alone and with MINOR, at 1, 2 and 4 vCPUs,
 # 5 times each, and one fault's round trip per mechanism (bench/), on each
 # run of BENCH_RUNS; report, chart and logs in bench/results/.
-BENCH_RUNS ?= x86_64-shadow arm64-vhe
+BENCH_RUNS ?= x86_64-shadow x86_64-tdp arm64-vhe
 .PHONY: bench
 bench: build
 	@$(S)/bench.sh $(BENCH_RUNS)

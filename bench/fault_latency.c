@@ -21,6 +21,12 @@
  *                 the same, with the host pages allocated beforehand, so
  *                 that installing is the copy alone and not also the host
  *                 kernel's page fault on fresh anonymous memory
+ *   kvm-userfault-refault
+ *                 kvm-userfault-populated, plus a vCPU ioctl that changes
+ *                 nothing (a register read) before re-entering: it cancels
+ *                 the resolution of the access on re-entry, so the guest
+ *                 faults on the page a second time, as it did before KVM
+ *                 resolved it (the "before" of that change, in the same run)
  *   uffd-missing  userfaultfd MISSING on anonymous memory: a handler thread
  *                 reads the fault and resolves it with UFFDIO_COPY (+ wake)
  *   uffd-minor    userfaultfd MINOR on shmem whose page cache was filled
@@ -66,13 +72,13 @@
 #define MAX_PAGES	16384
 
 enum mech {
-	NONE, EXIT, KVM_USERFAULT, KVM_USERFAULT_POPULATED, UFFD_MISSING, UFFD_MINOR,
-	NR_MECHS
+	NONE, EXIT, KVM_USERFAULT, KVM_USERFAULT_POPULATED, KVM_USERFAULT_REFAULT,
+	UFFD_MISSING, UFFD_MINOR, NR_MECHS
 };
 
 static const char * const mech_names[NR_MECHS] = {
-	"none", "exit", "kvm-userfault", "kvm-userfault-populated", "uffd-missing",
-	"uffd-minor",
+	"none", "exit", "kvm-userfault", "kvm-userfault-populated", "kvm-userfault-refault",
+	"uffd-missing", "uffd-minor",
 };
 
 /* Per-page counter deltas, written by the guest, read back by the host. */
@@ -192,6 +198,18 @@ static void stats_print_delta(const struct stats *before, u64 nr_pages)
 	}
 }
 
+/* A vCPU ioctl that changes nothing. */
+static void read_registers(struct kvm_vcpu *vcpu)
+{
+#ifdef __x86_64__
+	struct kvm_regs regs;
+
+	vcpu_regs_get(vcpu, &regs);
+#else
+	vcpu_get_reg(vcpu, ARM64_CORE_REG(regs.pc));
+#endif
+}
+
 /* kvm-userfault: the vCPU thread's exit handler; returns the page. */
 static u64 install_page(struct run *r, u64 exit_tick)
 {
@@ -213,6 +231,8 @@ static u64 install_page(struct run *r, u64 exit_tick)
 	userfault_bitmap_clear(r->bitmap, page);
 	r->clear[page] = ticks() - t;
 	r->nr_exits++;
+	if (r->mech == KVM_USERFAULT_REFAULT)
+		read_registers(r->vcpu);
 	return page;
 }
 
@@ -322,6 +342,7 @@ static void measure(enum mech mech, u64 nr_pages)
 
 	switch (mech) {
 	case KVM_USERFAULT_POPULATED:
+	case KVM_USERFAULT_REFAULT:
 		memset(hva, 0, nr_pages * r.page_size);
 		/* fall through */
 	case KVM_USERFAULT:
@@ -351,6 +372,7 @@ static void measure(enum mech mech, u64 nr_pages)
 	switch (mech) {
 	case KVM_USERFAULT:
 	case KVM_USERFAULT_POPULATED:
+	case KVM_USERFAULT_REFAULT:
 		TEST_ASSERT(r.nr_exits == nr_pages, "%lu userfault exits for %lu pages",
 			    r.nr_exits, nr_pages);
 		print_latency(name, "install", r.install, nr_pages);
@@ -456,7 +478,8 @@ int main(int argc, char *argv[])
 		}
 	}
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_USERFAULT) ||
-		     !(want[KVM_USERFAULT] || want[KVM_USERFAULT_POPULATED]));
+		     !(want[KVM_USERFAULT] || want[KVM_USERFAULT_POPULATED] ||
+		       want[KVM_USERFAULT_REFAULT]));
 
 	uname(&u);
 	printf("uname: %s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
