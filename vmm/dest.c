@@ -645,7 +645,16 @@ static void *urgent_rx(void *arg)
 	for (;;) {
 		int r = pc_recv(&d->urgent, &h, buf, sizeof(buf), &got);
 
-		if (aborted(d) || __atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE))
+		if (aborted(d))
+			return NULL;
+		/*
+		 * Shut down for a reconnect: the main receiver takes over.  Only a
+		 * failed receive means that: the receiver reconnect() starts gets
+		 * its first answer while reconnect() is still asking again, and a
+		 * page that arrived is installed whoever waits for it (the source
+		 * won't stream a page it answered).
+		 */
+		if (r && __atomic_load_n(&d->reconnecting, __ATOMIC_ACQUIRE))
 			return NULL;
 		/* After the last page, the source hanging up is the normal end. */
 		if (r && !missing_pages(d))
