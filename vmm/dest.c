@@ -39,7 +39,8 @@
  * KVM_SET_USER_MEMORY_REGION2 turns KVM_MEM_USERFAULT off and the guest is
  * told to verify all of its memory.
  *
- * Right after resuming, the guest is told to probe (CMD_PROBE): it rings
+ * Right after resuming, the guest is told to probe (CMD_PROBE), in answer
+ * to the question it asks first (the source paused it at one): it rings
  * the doorbell, whose handler here checksums a buffer that has not arrived
  * and writes the sum into a page that has not arrived, and it turns
  * kvmclock on at a page that has not arrived, which KVM maps and writes.

@@ -28,8 +28,12 @@
  * whether to finish (IN).  On CMD_FINISH it reads every page once more,
  * reports the mismatch counts and halts.
  *
+ * The source pauses the guest at such a question, answering CMD_ASK_AGAIN:
+ * the guest's first action after the migration is the same question, put to
+ * the destination.
+ *
  * The probe (layout.h, device region): after the fill, and again when the
- * VMM answers CMD_PROBE (the destination does right after resuming), the
+ * VMM answers CMD_PROBE (the destination does to that first question), the
  * guest rings a doorbell whose VMM handler checksums a buffer the guest
  * wrote before the migration and writes the sum back into guest memory, and
  * (on CMD_PROBE) turns kvmclock on at a page of its own and reads the time
@@ -387,6 +391,9 @@ void gmain(u64 base, u64 total, u64 s, u64 every, u64 vcpu, u64 nvcpus)
 		if (visits % every == 0) {
 			outl(PORT_PROGRESS, visits);
 			cmd = inl(PORT_CMD);
+			/* Paused here by the source: the next VMM answers. */
+			while (cmd == CMD_ASK_AGAIN)
+				cmd = inl(PORT_CMD);
 			if (cmd == CMD_FINISH)
 				break;
 			if (cmd == CMD_PROBE)

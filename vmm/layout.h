@@ -103,6 +103,7 @@
 #define CMD_FINISH		1	/* stop the workload, verify every page */
 #define CMD_PROBE		2	/* ring the doorbell and check kvmclock, then go on */
 #define CMD_HANG		3	/* spin for ever without an exit (--fault=guest-hang) */
+#define CMD_ASK_AGAIN		4	/* ask again at once (the source pauses the guest here) */
 
 /* What the guest's probe found wrong. */
 #define PROBE_DEVICE_SEQ	(1 << 0)	/* the device's result is not for this request */

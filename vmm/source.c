@@ -74,6 +74,7 @@ struct source {
 	int nvcpus;
 	struct svcpu cpus[MAX_VCPUS];
 	bool pause;			/* every vCPU stops */
+	bool pause_at_cmd;		/* every vCPU stops at its next question */
 	bool finish;			/* (resumed here) tell the guest to verify and stop */
 	bool warm;			/* vCPU 0 has done its warm-up: migrate */
 	unsigned long *vmm_dirty;	/* pages the VMM itself wrote (the device) */
@@ -193,11 +194,16 @@ static void pause_all(struct source *s)
 /*
  * A vCPU thread: run the guest until the pause.  vCPU 0 decides when: once
  * every vCPU has filled its part and probed the device, and vCPU 0 has done
- * warmup_pct % of a sweep of its part since its fill.  The
- * guest's progress (sweep, position) lives in its registers and stack, so
- * a vCPU may stop anywhere; an exit being handled is completed first
- * (KVM_RUN with immediate_exit), so the saved rip is past it.  t_last is
- * when the last KVM_RUN that executed guest code returned.
+ * warmup_pct % of a sweep of its part since its fill.  The guest's
+ * progress (sweep, position) lives in its registers and stack, so a vCPU
+ * could stop anywhere; for the migration it stops at its next question,
+ * answered CMD_ASK_AGAIN, so that the guest's first action on the
+ * destination is that question: the destination's probe then runs before
+ * any other access, whatever the speed of either side (pause_vcpus).  On a
+ * failure it stops at once (pause_all).  Either way the exit being handled
+ * is completed first (KVM_RUN with immediate_exit), so the saved rip is
+ * past it.  t_last is when the last KVM_RUN that executed guest code
+ * returned.
  */
 static void *svcpu_run(void *arg)
 {
@@ -245,6 +251,10 @@ static void *svcpu_run(void *arg)
 				__atomic_store_n(&s->warm, true, __ATOMIC_RELEASE);
 			break;
 		case EV_CMD:
+			if (__atomic_load_n(&s->pause_at_cmd, __ATOMIC_ACQUIRE)) {
+				io_in_answer(run, CMD_ASK_AGAIN);
+				goto paused;
+			}
 			io_in_answer(run, __atomic_load_n(&s->finish, __ATOMIC_ACQUIRE) ?
 					  CMD_FINISH : CMD_CONTINUE);
 			break;
@@ -277,6 +287,7 @@ static void *svcpu_run(void *arg)
 			break;
 		}
 	}
+paused:
 	/* The last exit is only complete once KVM_RUN is entered again. */
 	if (vcpu_complete_pending(c->v))
 		c->error = EXIT_INTERNAL;
@@ -335,6 +346,39 @@ static void stop_vcpus_joined(struct source *s, uint64_t *t_last)
 	for (i = 0; i < s->nvcpus; i++)
 		if (s->cpus[i].t_last > *t_last)
 			*t_last = s->cpus[i].t_last;
+}
+
+/*
+ * The migration's pause: every vCPU stops at its next question, which comes
+ * every o->every visits.  A vCPU that asks none within PAUSE_TIMEOUT_S is
+ * stopped where it is, and the guest counts as failed.  0, or -1.
+ */
+#define PAUSE_TIMEOUT_S	10
+static int pause_vcpus(struct source *s, uint64_t *t_last)
+{
+	struct timespec until;
+	int i, j;
+
+	__atomic_store_n(&s->pause_at_cmd, true, __ATOMIC_RELEASE);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PAUSE_TIMEOUT_S;
+	for (i = 0; i < s->nvcpus; i++) {
+		if (!pthread_timedjoin_np(s->cpus[i].thread, NULL, &until))
+			continue;
+		say_src("vcpu %d: the guest asked nothing for %d s: stopping it where it is",
+			i, PAUSE_TIMEOUT_S);
+		pause_all(s);
+		for (j = i; j < s->nvcpus; j++)
+			pthread_join(s->cpus[j].thread, NULL);
+		vcpu_dump(s->cpus[i].v, "source");
+		stop_vcpus_joined(s, t_last);
+		return -1;
+	}
+	stop_vcpus_joined(s, t_last);
+	for (i = 0; i < s->nvcpus; i++)
+		if (s->cpus[i].error)
+			return -1;
+	return 0;
 }
 
 /* Wait until vCPU 0 is warm (0), or the guest failed (-1). */
@@ -787,6 +831,7 @@ static int resume_here(struct source *s)
 	shutdown(s->urgent.fd, SHUT_RDWR);
 	__atomic_store_n(&s->finish, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&s->pause, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->pause_at_cmd, false, __ATOMIC_RELEASE);
 	if (start_vcpus(s))
 		return EXIT_INTERNAL;
 	for (i = 0; i < s->nvcpus; i++)
@@ -1030,7 +1075,7 @@ int source_main(const struct options *o)
 		return EXIT_INTERNAL;
 	}
 	r = o->precopy_rounds ? precopy_rounds(&s) : 0;
-	if (stop_vcpus(&s, &t_last) || r == -2)
+	if ((r == -2 ? stop_vcpus(&s, &t_last) : pause_vcpus(&s, &t_last)) || r == -2)
 		return EXIT_INTERNAL;
 	if (r)
 		return lost_before_ack(&s, "during the precopy rounds");
