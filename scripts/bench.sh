@@ -32,6 +32,9 @@ results=${BENCH_RESULTS:-$TOP/bench/results}
 smp=${BENCH_SMP:-$(nproc)}
 mkdir -p "$results"
 start=$SECONDS
+# The series the kernels were built from (make bench builds before this runs):
+# read now, as the work tree may move on while the runs boot.
+series=$(git -C "$WORKTREE" log -1 --format='%h %s' 2>/dev/null || true)
 sampler=
 trap '[ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true' EXIT
 
@@ -79,7 +82,7 @@ for run in "$@"; do
 		echo "host=$(nproc) CPUs; load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
 			"$others other QEMU guest(s) at the start (after $((t0 - waited))s of waiting)"
 		echo "kernel=$(sed -n 's/^# uname: //p' "$results/$run.log" | head -n 1)"
-		echo "series=$(git -C "$WORKTREE" log -1 --format='%h %s' 2>/dev/null)"
+		echo "series=$series"
 		echo "qemu=$("$QEMU" --version | head -n 1)"
 		echo "qemu_cmdline=$QEMU ${QEMU_ARGS[*]} -smp $smp -display none -monitor none" \
 			"-serial stdio -no-reboot -kernel ${kernel#"$TOP"/}" \
