@@ -13,6 +13,8 @@
  * not in the log, or did not finish, fails.
  * The plan is /plan unless the kernel command line says plan=PATH;
  * timeout_scale=N multiplies every timeout (slow debug kernels).
+ * Unless the command line says idle_vm=0, init holds one empty KVM VM for the
+ * whole plan (see hold_idle_vm()).
  * A test passes on exit 0, is skipped on exit 4 (KSFT_SKIP), fails otherwise.
  * Test output is echoed as TAP comments ("# ...").
  */
@@ -35,6 +37,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <linux/kvm.h>
 
 #define KSFT_SKIP	4
 #define MAX_ARGS	64
@@ -134,6 +137,44 @@ static char *cmdline_value(const char *key)
 		if (!strncmp(tok, key, klen) && tok[klen] == '=')
 			return strdup(tok + klen + 1);
 	return NULL;
+}
+
+/*
+ * Create one VM with no vCPUs and keep it until init reboots, so that the
+ * kernel's count of live VMs never drops to zero between tests.  Each 0 <-> 1
+ * change of that count patches kernel text: KVM toggles the static key that
+ * gates the scheduler's preempt notifiers (preempt_notifier_inc() and _dec()).
+ * Under QEMU 7.2's multi-threaded TCG, the other CPU can keep running the
+ * branch as it was before such a patch, skip the notifiers of a vCPU thread
+ * it switches to, and enter a guest with another vCPU's state or none
+ * (README.md, "Known flakes", "kernel text run as it was before a
+ * static-key patch").  A host
+ * that runs VMs keeps the key enabled the same way; idle_vm=0 on the kernel
+ * command line turns this off, to reproduce the defect.
+ */
+static void hold_idle_vm(void)
+{
+	const char *arg = cmdline_value("idle_vm");
+	int kvm, vm;
+
+	if (arg && !strcmp(arg, "0")) {
+		say("# init: idle_vm=0: no idle VM held\n");
+		return;
+	}
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0) {
+		say("# init: no idle VM: /dev/kvm: %s\n", strerror(errno));
+		return;
+	}
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		say("# init: no idle VM: KVM_CREATE_VM: %s\n", strerror(errno));
+	else if (fcntl(vm, F_SETFD, FD_CLOEXEC))
+		say("# init: idle VM: FD_CLOEXEC: %s\n", strerror(errno));
+	else
+		say("# init: holding an idle VM for the whole plan (idle_vm=0: none)\n");
+	/* The VM holds its own reference to KVM: the /dev/kvm fd can go. */
+	close(kvm);
 }
 
 static double now(void)
@@ -536,6 +577,7 @@ int main(void)
 	for (i = 0; i < n; i++)
 		tests[i].timeout *= scale;
 	say("TAP version 13\n");
+	hold_idle_vm();
 	if (n < 0) {
 		failed = 1;
 		goto out;
