@@ -127,7 +127,7 @@ def parse_log(log, plan, by_opts):
     if finished < planned:
         failures.append(f"{planned - finished} of the {planned} plan lines never ran: "
                         "the guest stopped before the end of the plan")
-    return attempts, combine(lat_runs), stats, failures, info
+    return attempts, combine(lat_runs), [r for r in lat_runs if r], stats, failures, info
 
 
 def parse_takeback(log):
@@ -254,6 +254,15 @@ def targets(summary, vcpus):
     return out, vs_missing, vs_ceiling
 
 
+def paired(lat_runs, a, b):
+    """The p50 ratio a / b (keys (mechanism, step)) within each fault_latency
+    run: (median, min, max, runs), or None.  The host's speed can change
+    between runs (multi-threaded TCG), so two rows' medians over the runs may
+    come from different speeds; a ratio taken within one run does not."""
+    rs = [r[a]["p50"] / r[b]["p50"] for r in lat_runs if a in r and b in r and r[b]["p50"]]
+    return (statistics.median(rs), min(rs), max(rs), len(rs)) if rs else None
+
+
 def per_page_stat(stats, mech, name):
     m = re.search(rf"\b{name}=([\d.]+)", stats.get(mech, ""))
     return float(m.group(1)) if m else None
@@ -287,7 +296,7 @@ def us(ns):
 
 def report_run(md, results, run):
     modes, by_opts = read_modes(os.path.join(results, f"{run}.plan"))
-    attempts, latency, stats, failures, info = parse_log(
+    attempts, latency, lat_runs, stats, failures, info = parse_log(
         os.path.join(results, f"{run}.log"), os.path.join(results, f"{run}.plan"), by_opts)
     meta = read_meta(os.path.join(results, f"{run}.meta"))
     vcpus = sorted({a["vcpus"] for a in attempts})
@@ -414,7 +423,15 @@ def report_run(md, results, run):
                   f"{us(before['total']['p50'])} → {us(after['total']['p50'])} µs, "
                   f"KVM's part {us(before['kvm']['p50'])} → {us(after['kvm']['p50'])} µs"
                   + (f", guest exits per page {eb:.2f} → {ea:.2f}" if eb and ea else "")
-                  + ".\n")
+                  + ".")
+                pr = {s: paired(lat_runs, ("kvm-userfault-populated", s),
+                                ("kvm-userfault-refault", s)) for s in ("total", "kvm")}
+                if all(pr.values()):
+                    w("  Paired within each run (after / before, the median of the runs' "
+                      "ratios [range]): total " + ", KVM's part ".join(
+                          f"{pr[s][0]:.2f}× [{pr[s][1]:.2f}–{pr[s][2]:.2f}]"
+                          for s in ("total", "kvm")) + f" over {pr['kvm'][3]} runs.")
+                w("")
     if stats:
         exits = {m: re.search(r"\bexits=([\d.]+)", v) for m, v in stats.items()}
         w("Guest exits to KVM per page touched: " + ", ".join(
