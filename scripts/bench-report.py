@@ -406,6 +406,17 @@ def report_run(md, results, run):
                   f"install takes {us(pop['p50'])} µs (p50) instead of "
                   f"{us(uf['install']['p50'])}: the memcpy; the rest is the host kernel's "
                   "page fault on fresh anonymous memory.\n")
+            pairs = [("userfaultfd MISSING / KVM Userfault, total",
+                      ("uffd-missing", "total"), ("kvm-userfault", "total")),
+                     ("userfaultfd MISSING / KVM Userfault on allocated host pages, total",
+                      ("uffd-missing", "total"), ("kvm-userfault-populated", "total")),
+                     ("KVM's part / a null exit",
+                      ("kvm-userfault", "kvm"), ("exit", "total"))]
+            pr = [(t, paired(lat_runs, a, b)) for t, a, b in pairs]
+            if any(p for _, p in pr):
+                w("Per fault, paired within each run (the median of the runs' p50 ratios "
+                  "[range]): " + "; ".join(f"{t} {p[0]:.2f}× [{p[1]:.2f}–{p[2]:.2f}]"
+                                           for t, p in pr if p) + ".\n")
             ref = {m: latency.get((m, "total")) for m in ("exit", "none")}
             if all(ref.values()):
                 w(f"For scale, p50: KVM's part of the round trip {us(uf['kvm']['p50'])} µs; "
