@@ -5,7 +5,7 @@
 
 SHELL := /bin/bash
 TARGETS ?= x86_64 arm64
-RUNS ?= x86_64-tdp x86_64-shadow arm64-nvhe arm64-vhe arm64-pkvm
+RUNS ?= x86_64-tdp x86_64-shadow x86_64-tsc arm64-nvhe arm64-vhe arm64-pkvm
 # The debug kernel's runs (runs/TARGET-debug-*.sh) of the targets chosen.
 DEBUG_RUNS ?= $(foreach t,$(TARGETS),$(patsubst runs/%.sh,%,$(wildcard runs/$(t)-debug-*.sh)))
 S := scripts
