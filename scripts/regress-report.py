@@ -170,8 +170,14 @@ def main():
                     continue
                 what = f"{o} (its kernel-log report)" if o != t else t
                 bs, ss = smp[("base", r)].get(o, []), smp[("series", r)].get(o, [])
-                counts = (f"base failed {bs.count('fail')} of {len(bs) + 1} runs, "
-                          f"series {ss.count('fail') + 1} of {len(ss) + 1} runs")
+                # A skipped sample ran nothing: it is not a run of the test.
+                counts = (f"base failed {bs.count('fail')} of {len(bs) - bs.count('skip') + 1} "
+                          f"runs, series {ss.count('fail') + 1} of "
+                          f"{len(ss) - ss.count('skip') + 1} runs")
+                skips = [f"{k} {n.count('skip')}" for k, n in (("base", bs), ("series", ss))
+                         if n.count("skip")]
+                if skips:
+                    counts += f" (samples that skipped: {', '.join(skips)})"
                 if bs.count("fail") > 0:
                     flaky.append(f"{r}: {what}: flaky on base: {counts} ({s[1]})")
                 else:
