@@ -30,34 +30,34 @@ static long khz_after(const char *line, const char *key)
 int main(int argc, char **argv)
 {
 	int seconds = argc > 1 ? atoi(argv[1]) : 30;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
 	long early = 0, refined = 0;
 	char buf[2048];
-	int fd, waited;
+	int waited = 0;
 
-	for (waited = 0; waited <= seconds && !refined; waited++) {
-		if (waited)
-			sleep(1);
-		/* Every open reads the log from its start. */
-		fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
-		if (fd < 0) {
-			perror("/dev/kmsg");
-			return 1;
-		}
-		for (;;) {
-			ssize_t n = read(fd, buf, sizeof(buf) - 1);
-
-			if (n < 0 && errno == EPIPE)
-				continue;
-			if (n <= 0)
-				break;
-			buf[n] = 0;
-			early = early ? : khz_after(buf, "tsc: Detected ");
-			refined = refined ? : khz_after(buf, "Refined TSC clocksource calibration: ");
-		}
-		close(fd);
+	if (fd < 0) {
+		perror("/dev/kmsg");
+		return 1;
 	}
+	/* One record per read; EAGAIN once the log is read up to its end. */
+	while (!refined) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		if (n < 0 && errno == EPIPE)	/* overwritten before we read it */
+			continue;
+		if (n <= 0) {
+			if (waited++ == seconds)
+				break;
+			sleep(1);
+			continue;
+		}
+		buf[n] = 0;
+		early = early ? : khz_after(buf, "tsc: Detected ");
+		refined = khz_after(buf, "Refined TSC clocksource calibration: ");
+	}
+	close(fd);
 	printf("# TSC: early calibration %ld kHz, refined %ld kHz (after %d s)\n",
-	       early, refined, waited - 1);
+	       early, refined, waited);
 	if (!refined || refined == early) {
 		printf("# SKIP: the refined calibration did not change the TSC's rate\n");
 		return KSFT_SKIP;

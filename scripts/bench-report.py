@@ -263,6 +263,10 @@ def paired(lat_runs, a, b):
     return (statistics.median(rs), min(rs), max(rs), len(rs)) if rs else None
 
 
+def fmt_paired(p):
+    return f"{p[0]:.2f}× [{p[1]:.2f}–{p[2]:.2f}]"
+
+
 def per_page_stat(stats, mech, name):
     m = re.search(rf"\b{name}=([\d.]+)", stats.get(mech, ""))
     return float(m.group(1)) if m else None
@@ -415,8 +419,7 @@ def report_run(md, results, run):
             pr = [(t, paired(lat_runs, a, b)) for t, a, b in pairs]
             if any(p for _, p in pr):
                 w("Per fault, paired within each run (the median of the runs' p50 ratios "
-                  "[range]): " + "; ".join(f"{t} {p[0]:.2f}× [{p[1]:.2f}–{p[2]:.2f}]"
-                                           for t, p in pr if p) + ".\n")
+                  "[range]): " + "; ".join(f"{t} {fmt_paired(p)}" for t, p in pr if p) + ".\n")
             ref = {m: latency.get((m, "total")) for m in ("exit", "none")}
             if all(ref.values()):
                 w(f"For scale, p50: KVM's part of the round trip {us(uf['kvm']['p50'])} µs; "
@@ -439,9 +442,8 @@ def report_run(md, results, run):
                                 ("kvm-userfault-refault", s)) for s in ("total", "kvm")}
                 if all(pr.values()):
                     w("  Paired within each run (after / before, the median of the runs' "
-                      "ratios [range]): total " + ", KVM's part ".join(
-                          f"{pr[s][0]:.2f}× [{pr[s][1]:.2f}–{pr[s][2]:.2f}]"
-                          for s in ("total", "kvm")) + f" over {pr['kvm'][3]} runs.")
+                      f"ratios [range]): total {fmt_paired(pr['total'])}, KVM's part "
+                      f"{fmt_paired(pr['kvm'])} over {pr['kvm'][3]} runs.")
                 w("")
     if stats:
         exits = {m: re.search(r"\bexits=([\d.]+)", v) for m, v in stats.items()}

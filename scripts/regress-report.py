@@ -171,9 +171,9 @@ def main():
                 what = f"{o} (its kernel-log report)" if o != t else t
                 bs, ss = smp[("base", r)].get(o, []), smp[("series", r)].get(o, [])
                 # A skipped sample ran nothing: it is not a run of the test.
-                counts = (f"base failed {bs.count('fail')} of {len(bs) - bs.count('skip') + 1} "
-                          f"runs, series {ss.count('fail') + 1} of "
-                          f"{len(ss) - ss.count('skip') + 1} runs")
+                runs = {k: len(n) - n.count("skip") + 1 for k, n in (("base", bs), ("series", ss))}
+                counts = (f"base failed {bs.count('fail')} of {runs['base']} runs, "
+                          f"series {ss.count('fail') + 1} of {runs['series']} runs")
                 skips = [f"{k} {n.count('skip')}" for k, n in (("base", bs), ("series", ss))
                          if n.count("skip")]
                 if skips:
