@@ -19,6 +19,7 @@
  * Test output is echoed as TAP comments ("# ...").
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -202,7 +203,106 @@ static void echo_lines(char *buf, size_t *len, int flush)
 	}
 }
 
-enum result { PASS, FAIL, SKIP, TIMEOUT };
+enum result { PASS, FAIL, SKIP, TIMEOUT, STUCK };
+
+/* How long a killed test may take to die before init calls it stuck. */
+#define KILL_GRACE_S	30
+
+/* The first line of a /proc file, without its newline, or "?". */
+static void read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f || !fgets(buf, size, f))
+		snprintf(buf, size, "?");
+	if (f)
+		fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* The session of process PID (from /proc/PID/stat), or -1. */
+static pid_t session_of(const char *pid)
+{
+	char path[300], buf[512], *p;
+	int session;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	read_line(path, buf, sizeof(buf));
+	/* "pid (comm) state ppid pgrp session ...": comm may hold spaces. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %d", &session) != 1)
+		return -1;
+	return session;
+}
+
+/*
+ * Every thread of process PID: its state, the system call it is in (number
+ * and arguments; an ioctl's request is the second), where it sleeps, and its
+ * kernel stack if the kernel can show one (CONFIG_STACKTRACE).
+ */
+static void describe_threads(const char *pid)
+{
+	char path[600], stat[512], sys[256], wchan[128], line[256];
+	struct dirent *t;
+	DIR *tasks;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/task", pid);
+	tasks = opendir(path);
+	if (!tasks)
+		return;
+	while ((t = readdir(tasks))) {
+		if (t->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task/%s/stat", pid, t->d_name);
+		read_line(path, stat, sizeof(stat));
+		snprintf(path, sizeof(path), "/proc/%s/task/%s/syscall", pid, t->d_name);
+		read_line(path, sys, sizeof(sys));
+		snprintf(path, sizeof(path), "/proc/%s/task/%s/wchan", pid, t->d_name);
+		read_line(path, wchan, sizeof(wchan));
+		/* stat: "tid (comm) state ..." */
+		say("# stuck: %.*s, syscall %s, wchan %s\n",
+		    (int)(strcspn(stat, ")") + 3), stat, sys, wchan);
+		snprintf(path, sizeof(path), "/proc/%s/task/%s/stack", pid, t->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			say("#   %s", line);
+		if (f)
+			fclose(f);
+	}
+	closedir(tasks);
+}
+
+/*
+ * A test that outlives SIGKILL is stuck in the kernel (a task that sleeps
+ * uninterruptibly, e.g. on a lock that is never released): say where each
+ * of its threads is, so that the hang can be read from the console log.
+ */
+static void describe_stuck(pid_t sid)
+{
+	struct dirent *d;
+	DIR *proc = opendir("/proc");
+
+	while (proc && (d = readdir(proc)))
+		if (d->d_name[0] >= '1' && d->d_name[0] <= '9' &&
+		    session_of(d->d_name) == sid)
+			describe_threads(d->d_name);
+	if (proc)
+		closedir(proc);
+}
+
+/* Reap PID within SECONDS; 0 if it is still there. */
+static int reap_within(pid_t pid, double seconds, int *status)
+{
+	double deadline = now() + seconds;
+
+	do {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		usleep(100 * 1000);
+	} while (now() < deadline);
+	return 0;
+}
 
 static enum result run_test(char **argv, int timeout_s, int *status_out)
 {
@@ -236,7 +336,6 @@ static enum result run_test(char **argv, int timeout_s, int *status_out)
 
 		if (left <= 0) {
 			timed_out = 1;
-			kill(-pid, SIGKILL);
 			break;
 		}
 		if (poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
@@ -249,7 +348,22 @@ static enum result run_test(char **argv, int timeout_s, int *status_out)
 	}
 	echo_lines(buf, &len, 1);
 	close(pipefd[0]);
-	waitpid(pid, &status, 0);
+	/*
+	 * Its output closed: the test is exiting, but it may still hang on its
+	 * way out (tearing down its VMs), so its timeout still holds.
+	 */
+	if (!timed_out && !reap_within(pid, deadline - now(), &status))
+		timed_out = 1;
+	if (timed_out) {
+		say("# init: timeout after %ds: killing the test\n", timeout_s);
+		kill(-pid, SIGKILL);
+		if (!reap_within(pid, KILL_GRACE_S, &status)) {
+			say("# init: the test is still there %ds after SIGKILL\n",
+			    KILL_GRACE_S);
+			describe_stuck(pid);
+			return STUCK;
+		}
+	}
 	/* Reap anything the test left behind in its session. */
 	kill(-pid, SIGKILL);
 	while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -611,10 +725,21 @@ int main(void)
 			    tests[i].line, tests[i].timeout);
 			failed++;
 			break;
+		case STUCK:
+			say("not ok %d - %s # TIMEOUT after %ds, and SIGKILL did not end it\n",
+			    tap, tests[i].line, tests[i].timeout);
+			failed++;
+			break;
 		default:
 			say("not ok %d - %s # exit status 0x%x\n", tap,
 			    tests[i].line, status);
 			failed++;
+		}
+		if (r == STUCK) {
+			/* The kernel is not fit to run another test. */
+			scan_kernel_log();
+			say("Bail out! a test is stuck in the kernel\n");
+			goto out;
 		}
 	}
 	if (scan_kernel_log()) {

@@ -11,7 +11,8 @@
 # regression, and fails this stage, unless base fails it too.
 # Usage: regress.sh RUN...     (the patched kernels are `make build`'s)
 # REGRESS_TIMEOUT (seconds per test, default 120: the suite's own
-# tools/testing/selftests/kvm/settings) changes the timeout; REGRESS_KERNELS
+# tools/testing/selftests/kvm/settings) changes the timeout of every test
+# but those that plans/regress.timeouts gives their own; REGRESS_KERNELS
 # ("base series") boots only the kernels named, keeping the others' logs
 # ("none": only the samples of the suspects in the logs kept).
 set -euo pipefail
@@ -23,6 +24,12 @@ base_tree=$TOP/build/base
 base_out=$OUT/base
 logs=$TOP/build/logs/regress
 timeout=${REGRESS_TIMEOUT:-120}
+
+# A program's timeout: its own in plans/regress.timeouts, or $timeout.
+timeout_of() {
+	awk -v prog="$1" -v dflt="$timeout" '!/^#/ && $1 == prog {t = $2}
+		END {print (t ? t : dflt)}' "$TOP/plans/regress.timeouts"
+}
 
 # The unpatched tree: a clone of the pinned base, at 'base'.
 base_repo=$("$TOP/scripts/fetch-base.sh" | tail -n 1)
@@ -47,7 +54,7 @@ for t in $targets; do
 	{
 		echo "# make regress, $t: the upstream KVM selftests of the base tree"
 		for p in $(cat "$dir/progs"); do
-			echo "$timeout $(basename "$p")"
+			echo "$(timeout_of "$(basename "$p")") $(basename "$p")"
 		done
 	} > "$dir/regress.plan"
 	[ "$(awk '!/^#/ {print $2}' "$dir/regress.plan" | sort | uniq -d)" = "" ] ||
@@ -104,7 +111,7 @@ for run in "$@"; do
 		echo "# make regress, $run: $samples samples of each suspect"
 		for t in $suspects; do
 			for _ in $(seq "$samples"); do
-				echo "$timeout $t"
+				echo "$(timeout_of "$t") $t"
 			done
 		done
 	} > "$dir/samples.plan"
