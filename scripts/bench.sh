@@ -40,9 +40,12 @@ trap '[ -z "$sampler" ] || kill "$sampler" 2>/dev/null || true' EXIT
 
 built=
 for run in "$@"; do
-	VARIANT= CMDLINE=
+	VARIANT= CMDLINE= GUEST_CMDLINE= SPARE_CPUS=0
 	. "$TOP/runs/$run.sh"
 	. "$TOP/targets/$TARGET.sh"
+	# As many CPUs for the tests as the host has, and the target's spares
+	# (x86: CPU 0, which the guest's init keeps free of vCPUs).
+	cpus=$((smp + SPARE_CPUS))
 	o=$OUT/$TARGET
 	case " $built " in
 	*" $TARGET "*) ;;
@@ -69,7 +72,7 @@ for run in "$@"; do
 	done > "$results/$run.host" &
 	sampler=$!
 	t0=$SECONDS
-	QEMU_EXTRA_ARGS="-smp $smp" \
+	QEMU_EXTRA_ARGS="-smp $cpus" \
 		"$TOP/scripts/bench-boot.sh" "$run" "$results/$run.plan" "$results/$run.log"
 	kill "$sampler"
 	sampler=
@@ -84,10 +87,10 @@ for run in "$@"; do
 		echo "kernel=$(sed -n 's/^# uname: //p' "$results/$run.log" | head -n 1)"
 		echo "series=$series"
 		echo "qemu=$("$QEMU" --version | head -n 1)"
-		echo "qemu_cmdline=$QEMU ${QEMU_ARGS[*]} -smp $smp -display none -monitor none" \
+		echo "qemu_cmdline=$QEMU ${QEMU_ARGS[*]} -smp $cpus -display none -monitor none" \
 			"-serial stdio -no-reboot -kernel ${kernel#"$TOP"/}" \
 			"-initrd ${o#"$TOP"/}/bench/boot/initramfs.cpio.gz" \
-			"-append \"console=$CONSOLE quiet panic=-1 $CMDLINE plan=/plan\""
+			"-append \"console=$CONSOLE quiet panic=-1 ${GUEST_CMDLINE:+$GUEST_CMDLINE }$CMDLINE plan=/plan\""
 		echo "counter=$(sed -n 's/^# counter: //p' "$results/$run.log" | head -n 1)"
 	} > "$results/$run.meta"
 done

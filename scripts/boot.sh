@@ -11,10 +11,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 run=$1
-VARIANT= RUN_PLAN= TIMEOUT_SCALE=1
+VARIANT= RUN_PLAN= TIMEOUT_SCALE=1 GUEST_CMDLINE=
 . "$TOP/runs/$run.sh"
 plan=${2:-$RUN_PLAN}
 . "$TOP/targets/$TARGET.sh"
+# The target's own kernel parameters (for the guest's init), then the run's.
+CMDLINE="${GUEST_CMDLINE:+$GUEST_CMDLINE }$CMDLINE"
 # shellcheck disable=SC2206
 QEMU_ARGS+=(${QEMU_EXTRA_ARGS:-})
 kernel=${KERNEL:-$OUT/$TARGET${VARIANT:+-$VARIANT}/$KIMAGE}
