@@ -11,8 +11,8 @@
 # regression, and fails this stage, unless base fails it too.
 # Usage: regress.sh RUN...     (the patched kernels are `make build`'s)
 # REGRESS_TIMEOUT (seconds per test, default 120: the suite's own
-# tools/testing/selftests/kvm/settings) changes the timeout of every test
-# but those that plans/regress.timeouts gives their own; REGRESS_KERNELS
+# tools/testing/selftests/kvm/settings) changes the timeout of every test;
+# plans/regress.timeouts gives some programs a longer one; REGRESS_KERNELS
 # ("base series") boots only the kernels named, keeping the others' logs
 # ("none": only the samples of the suspects in the logs kept).
 set -euo pipefail
@@ -25,10 +25,11 @@ base_out=$OUT/base
 logs=$TOP/build/logs/regress
 timeout=${REGRESS_TIMEOUT:-120}
 
-# A program's timeout: its own in plans/regress.timeouts, or $timeout.
+# A program's timeout: the larger of its own in plans/regress.timeouts and
+# $timeout.
 timeout_of() {
 	awk -v prog="$1" -v dflt="$timeout" '!/^#/ && $1 == prog {t = $2}
-		END {print (t ? t : dflt)}' "$TOP/plans/regress.timeouts"
+		END {print (t + 0 > dflt + 0 ? t : dflt)}' "$TOP/plans/regress.timeouts"
 }
 
 # The unpatched tree: a clone of the pinned base, at 'base'.
