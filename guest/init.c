@@ -342,17 +342,21 @@ static int reap_within(pid_t pid, double seconds, int *status)
 
 /*
  * Reap every child of init (what a test forked is init's once the test is
- * gone) within SECONDS; 0 if one is still there.
+ * gone), keeping the exit status of PID, within SECONDS; 0 if one is still
+ * there.
  */
-static int reap_all_within(double seconds)
+static int reap_all_within(double seconds, pid_t pid, int *status)
 {
 	double deadline = now() + seconds;
+	int st;
 	pid_t r;
 
 	for (;;) {
-		r = waitpid(-1, NULL, WNOHANG);
+		r = waitpid(-1, &st, WNOHANG);
 		if (r < 0)		/* ECHILD: none left */
 			return 1;
+		if (r == pid)
+			*status = st;
 		if (r > 0)
 			continue;
 		if (now() >= deadline)
@@ -411,22 +415,14 @@ static enum result run_test(char **argv, int timeout_s, int *status_out)
 	 */
 	if (!timed_out && !reap_within(pid, deadline - now(), &status))
 		timed_out = 1;
-	if (timed_out) {
+	if (timed_out)
 		say("# init: timeout after %ds: killing the test\n", timeout_s);
-		kill(-pid, SIGKILL);
-		if (!reap_within(pid, KILL_GRACE_S, &status)) {
-			say("# init: the test is still there %ds after SIGKILL\n",
-			    KILL_GRACE_S);
-			describe_stuck(pid);
-			return STUCK;
-		}
-	}
 	/*
-	 * What the test forked and left behind goes too (e.g. the postcopy
-	 * VMM's source and destination), and must be gone before the next test.
+	 * The test goes, and what it forked and left behind too (e.g. the
+	 * postcopy VMM's source and destination), before the next test.
 	 */
 	kill(-pid, SIGKILL);
-	if (!reap_all_within(KILL_GRACE_S)) {
+	if (!reap_all_within(KILL_GRACE_S, pid, &status)) {
 		say("# init: a process of the test is still there %ds after SIGKILL\n",
 		    KILL_GRACE_S);
 		describe_stuck(pid);
