@@ -76,8 +76,8 @@ boot-loop: build
 
 # The main job: postcopy live migrations on KVM Userfault (vmm/), in the
 # patched x86_64 kernel under QEMU, with their reports, once with each of
-# KVM's x86 MMUs: the shadow MMU (parallel vCPUs) and the TDP MMU (nested
-# paging, on single-threaded TCG: see README, "Known flakes").
+# KVM's x86 MMUs: the shadow MMU and the TDP MMU (nested paging), both with
+# parallel vCPUs kept off L1's CPU 0 (see README, "Known flakes").
 RUN_RUNS ?= x86_64-shadow x86_64-tdp
 run: build-x86_64
 	@GUEST_PLAN=/plans/x86_64-run.plan $(S)/test.sh $(RUN_RUNS)
