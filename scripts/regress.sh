@@ -115,13 +115,10 @@ for run in "$@"; do
 	[ -n "$suspects" ] || continue
 	dir=$base_out/$TARGET/regress/samples-$run
 	mkdir -p "$dir" "$logs/samples"
-	plan=$base_out/$TARGET/regress/regress.plan
-	last=$(for t in $suspects; do
-		awk -v t="$t" '!/^#/ {n++} !/^#/ && $2 == t {print n}' "$plan"
-	done | sort -n | tail -n 1)
 	{
 		echo "# make regress, $run: the plan up to its last suspect, then $samples samples of each suspect"
-		awk -v last="${last:-1}" '!/^#/ && ++n < last' "$plan"
+		awk -v s=" $(echo $suspects) " '!/^#/ {line[++n] = $0; if (index(s, " " $2 " ")) last = n}
+			END {for (i = 1; i < last; i++) print line[i]}' "$base_out/$TARGET/regress/regress.plan"
 		for t in $suspects; do
 			for _ in $(seq "$samples"); do
 				echo "$(timeout_of "$t") $t"
