@@ -18,12 +18,16 @@ vcpus=${BENCH_VCPUS:-1 2 4}
 reps=${BENCH_REPS:-5}
 lat_pages=${BENCH_LAT_PAGES:-2048}
 
-# The modes, in report order: name and demand_paging_test options.
+# The modes, in report order: name and demand_paging_test options.  -P
+# allocates the host's memory before the vCPUs start, as a VMM on KVM
+# Userfault can before postcopy (userfaultfd needs the pages absent).
 modes=(
 	"ceiling| "
+	"ceiling-populated| -P"
 	"uffd-missing| -u MISSING"
 	"uffd-minor| -u MINOR -s shmem"
 	"kvm-userfault| -k"
+	"kvm-userfault-populated| -k -P"
 	"kvm-userfault+minor| -k -u MINOR -s shmem"
 )
 # On arm64 demand_paging_test loops over every guest mode unless -m picks
