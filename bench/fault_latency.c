@@ -31,6 +31,12 @@
  *                 reads the fault and resolves it with UFFDIO_COPY (+ wake)
  *   uffd-minor    userfaultfd MINOR on shmem whose page cache was filled
  *                 through an alias: the handler resolves with UFFDIO_CONTINUE
+ *   kvm-run       no guest walk: KVM_RUN called NR_PAGES times with
+ *                 immediate_exit set, timed on the host (step "immediate-exit"):
+ *                 into KVM_RUN and out again without entering the guest, i.e.
+ *                 the syscall, vcpu_load() and vcpu_put().  Every exit to
+ *                 userspace pays it on top of the guest's exit and entry,
+ *                 whatever its cause; none of it is KVM Userfault's.
  *
  * For kvm-userfault the vCPU thread also times its own steps, with the same
  * counter, per page: KVM_RUN return -> page installed -> bit cleared -> next
@@ -42,7 +48,7 @@
  * It also prints the vCPU's and VM's KVM statistics that moved during the
  * walk, per page, to count the exits and faults behind each round trip.
  *
- * Output lines (parsed by scripts/bench-report.sh):
+ * Output lines (parsed by scripts/bench-report.py):
  *   uname: <sysname release version machine>
  *   counter: <name> <kHz> kHz (check: <kHz> kHz from CLOCK_MONOTONIC)
  *   latency mech=M step=S n=N p50_ns=.. p99_ns=.. mean_ns=.. max_ns=..
@@ -73,12 +79,12 @@
 
 enum mech {
 	NONE, EXIT, KVM_USERFAULT, KVM_USERFAULT_POPULATED, KVM_USERFAULT_REFAULT,
-	UFFD_MISSING, UFFD_MINOR, NR_MECHS
+	UFFD_MISSING, UFFD_MINOR, KVM_RUN_EMPTY, NR_MECHS
 };
 
 static const char * const mech_names[NR_MECHS] = {
 	"none", "exit", "kvm-userfault", "kvm-userfault-populated", "kvm-userfault-refault",
-	"uffd-missing", "uffd-minor",
+	"uffd-missing", "uffd-minor", "kvm-run",
 };
 
 /* Per-page counter deltas, written by the guest, read back by the host. */
@@ -311,6 +317,41 @@ static void run_vcpu(struct run *r, struct stats *vcpu_st, struct stats *vm_st)
 	}
 }
 
+static void guest_sync_loop(void)
+{
+	for (;;)
+		GUEST_SYNC(0);
+}
+
+/* kvm-run: see the top of this file. */
+static void measure_kvm_run(u64 nr_pages)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	u64 *t, i, t0;
+	int ret;
+
+	t = calloc(nr_pages, sizeof(u64));
+	TEST_ASSERT(t, "malloc");
+	vm = vm_create_with_one_vcpu(&vcpu, guest_sync_loop);
+	/* Once into the guest first: KVM_RUN's first-run setup is not timed. */
+	vcpu_run(vcpu);
+	TEST_ASSERT_EQ(get_ucall(vcpu, NULL), UCALL_SYNC);
+
+	vcpu->run->immediate_exit = 1;
+	for (i = 0; i < nr_pages; i++) {
+		t0 = ticks();
+		ret = __vcpu_run(vcpu);
+		t[i] = ticks() - t0;
+		TEST_ASSERT(ret == -1 && errno == EINTR,
+			    "KVM_RUN with immediate_exit: ret %d, errno %d", ret, errno);
+	}
+	print_latency(mech_names[KVM_RUN_EMPTY], "immediate-exit", t, nr_pages);
+	fflush(stdout);
+	kvm_vm_free(vm);
+	free(t);
+}
+
 static void measure(enum mech mech, u64 nr_pages)
 {
 	enum vm_mem_backing_src_type src = mech == UFFD_MINOR ? VM_MEM_SRC_SHMEM :
@@ -485,7 +526,9 @@ int main(int argc, char *argv[])
 	printf("uname: %s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
 	setup_counter();
 	for (m = 0; m < NR_MECHS; m++)
-		if (want[m])
+		if (want[m] && m == KVM_RUN_EMPTY)
+			measure_kvm_run(nr_pages);
+		else if (want[m])
 			measure(m, nr_pages);
 	return 0;
 }

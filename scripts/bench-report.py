@@ -432,7 +432,12 @@ def report_run(md, results, run):
             if all(ref.values()):
                 w(f"For scale, p50: KVM's part of the round trip {us(uf['kvm']['p50'])} µs; "
                   f"a null exit to userspace and back {us(ref['exit']['p50'])} µs; "
-                  f"an ordinary fault (no userfault) {us(ref['none']['p50'])} µs.\n")
+                  f"an ordinary fault (no userfault) {us(ref['none']['p50'])} µs"
+                  + (f"; into KVM_RUN and out without entering the guest (immediate_exit: "
+                     f"the syscall, vcpu_load and vcpu_put, which every exit to userspace "
+                     f"pays) {us(kr['p50'])} µs"
+                     if (kr := latency.get(("kvm-run", "immediate-exit"))) else "")
+                  + ".\n")
             before = {s: latency.get(("kvm-userfault-refault", s)) for s in ("total", "kvm")}
             after = {s: latency.get(("kvm-userfault-populated", s)) for s in ("total", "kvm")}
             if all(before.values()) and all(after.values()):
