@@ -11,6 +11,10 @@
  * (arm64) and prints p50/p99/mean/max per mechanism:
  *
  *   none          no userfault: KVM faults the anonymous page in (the floor)
+ *   none-populated
+ *                 the same on host pages allocated beforehand: the fault
+ *                 KVM's replay of a KVM Userfault page on allocated host
+ *                 pages compares with
  *   exit          no page fault at all: the guest's touch is replaced by a
  *                 null exit to userspace (GUEST_SYNC), the cost of one trip
  *                 out of KVM_RUN and back
@@ -78,13 +82,13 @@
 #define MAX_PAGES	16384
 
 enum mech {
-	NONE, EXIT, KVM_USERFAULT, KVM_USERFAULT_POPULATED, KVM_USERFAULT_REFAULT,
+	NONE, NONE_POPULATED, EXIT, KVM_USERFAULT, KVM_USERFAULT_POPULATED, KVM_USERFAULT_REFAULT,
 	UFFD_MISSING, UFFD_MINOR, KVM_RUN_EMPTY, NR_MECHS
 };
 
 static const char * const mech_names[NR_MECHS] = {
-	"none", "exit", "kvm-userfault", "kvm-userfault-populated", "kvm-userfault-refault",
-	"uffd-missing", "uffd-minor", "kvm-run",
+	"none", "none-populated", "exit", "kvm-userfault", "kvm-userfault-populated",
+	"kvm-userfault-refault", "uffd-missing", "uffd-minor", "kvm-run",
 };
 
 /* Per-page counter deltas, written by the guest, read back by the host. */
@@ -382,6 +386,9 @@ static void measure(enum mech mech, u64 nr_pages)
 	cur = &r;
 
 	switch (mech) {
+	case NONE_POPULATED:
+		memset(hva, 0, nr_pages * r.page_size);
+		break;
 	case KVM_USERFAULT_POPULATED:
 	case KVM_USERFAULT_REFAULT:
 		memset(hva, 0, nr_pages * r.page_size);

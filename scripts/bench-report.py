@@ -433,6 +433,8 @@ def report_run(md, results, run):
                 w(f"For scale, p50: KVM's part of the round trip {us(uf['kvm']['p50'])} µs; "
                   f"a null exit to userspace and back {us(ref['exit']['p50'])} µs; "
                   f"an ordinary fault (no userfault) {us(ref['none']['p50'])} µs"
+                  + (f", {us(np_['p50'])} µs on host pages allocated beforehand"
+                     if (np_ := latency.get(("none-populated", "total"))) else "")
                   + (f"; into KVM_RUN and out without entering the guest (immediate_exit: "
                      f"the syscall, vcpu_load and vcpu_put, which every exit to userspace "
                      f"pays) {us(kr['p50'])} µs"
