@@ -12,9 +12,9 @@
  *
  *   none          no userfault: KVM faults the anonymous page in (the floor)
  *   none-populated
- *                 the same on host pages allocated beforehand: the fault
- *                 KVM's replay of a KVM Userfault page on allocated host
- *                 pages compares with
+ *                 the same on host pages allocated beforehand: what KVM's
+ *                 resolution of a kvm-userfault-populated page on re-entry
+ *                 compares with
  *   exit          no page fault at all: the guest's touch is replaced by a
  *                 null exit to userspace (GUEST_SYNC), the cost of one trip
  *                 out of KVM_RUN and back
