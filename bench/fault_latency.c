@@ -82,8 +82,8 @@
 #define MAX_PAGES	16384
 
 enum mech {
-	NONE, NONE_POPULATED, EXIT, KVM_USERFAULT, KVM_USERFAULT_POPULATED, KVM_USERFAULT_REFAULT,
-	UFFD_MISSING, UFFD_MINOR, KVM_RUN_EMPTY, NR_MECHS
+	NONE, NONE_POPULATED, EXIT, KVM_USERFAULT, KVM_USERFAULT_POPULATED,
+	KVM_USERFAULT_REFAULT, UFFD_MISSING, UFFD_MINOR, KVM_RUN_EMPTY, NR_MECHS
 };
 
 static const char * const mech_names[NR_MECHS] = {
@@ -367,6 +367,11 @@ static void measure(enum mech mech, u64 nr_pages)
 	u64 *total, i;
 	void *hva;
 
+	if (mech == KVM_RUN_EMPTY) {
+		measure_kvm_run(nr_pages);
+		return;
+	}
+
 	r.page_size = getpagesize();
 	r.vm = __vm_create_with_one_vcpu(&r.vcpu, nr_pages / 256 + 64, guest_code);
 	TEST_ASSERT(r.vm->page_size == r.page_size, "guest and host page sizes differ");
@@ -385,14 +390,14 @@ static void measure(enum mech mech, u64 nr_pages)
 	memset(r.src, 0xab, r.page_size);
 	cur = &r;
 
-	switch (mech) {
-	case NONE_POPULATED:
+	/* Host pages allocated beforehand: installing is then the copy alone. */
+	if (mech == NONE_POPULATED || mech == KVM_USERFAULT_POPULATED ||
+	    mech == KVM_USERFAULT_REFAULT)
 		memset(hva, 0, nr_pages * r.page_size);
-		break;
+
+	switch (mech) {
 	case KVM_USERFAULT_POPULATED:
 	case KVM_USERFAULT_REFAULT:
-		memset(hva, 0, nr_pages * r.page_size);
-		/* fall through */
 	case KVM_USERFAULT:
 		r.bitmap = userfault_bitmap_alloc(nr_pages, true);
 		vm_mem_region_enable_userfault(r.vm, TEST_SLOT, r.bitmap);
@@ -533,9 +538,7 @@ int main(int argc, char *argv[])
 	printf("uname: %s %s %s %s\n", u.sysname, u.release, u.version, u.machine);
 	setup_counter();
 	for (m = 0; m < NR_MECHS; m++)
-		if (want[m] && m == KVM_RUN_EMPTY)
-			measure_kvm_run(nr_pages);
-		else if (want[m])
+		if (want[m])
 			measure(m, nr_pages);
 	return 0;
 }

@@ -430,16 +430,18 @@ def report_run(md, results, run):
                   "[range]): " + "; ".join(f"{t} {fmt_paired(p)}" for t, p in pr if p) + ".\n")
             ref = {m: latency.get((m, "total")) for m in ("exit", "none")}
             if all(ref.values()):
-                w(f"For scale, p50: KVM's part of the round trip {us(uf['kvm']['p50'])} µs; "
-                  f"a null exit to userspace and back {us(ref['exit']['p50'])} µs; "
-                  f"an ordinary fault (no userfault) {us(ref['none']['p50'])} µs"
-                  + (f", {us(np_['p50'])} µs on host pages allocated beforehand"
-                     if (np_ := latency.get(("none-populated", "total"))) else "")
-                  + (f"; into KVM_RUN and out without entering the guest (immediate_exit: "
-                     f"the syscall, vcpu_load and vcpu_put, which every exit to userspace "
-                     f"pays) {us(kr['p50'])} µs"
-                     if (kr := latency.get(("kvm-run", "immediate-exit"))) else "")
-                  + ".\n")
+                scale = [f"KVM's part of the round trip {us(uf['kvm']['p50'])} µs",
+                         f"a null exit to userspace and back {us(ref['exit']['p50'])} µs",
+                         f"an ordinary fault (no userfault) {us(ref['none']['p50'])} µs"]
+                np_ = latency.get(("none-populated", "total"))
+                if np_:
+                    scale[-1] += f", {us(np_['p50'])} µs on host pages allocated beforehand"
+                kr = latency.get(("kvm-run", "immediate-exit"))
+                if kr:
+                    scale.append("into KVM_RUN and out without entering the guest "
+                                 "(immediate_exit: the syscall, vcpu_load and vcpu_put, "
+                                 f"which every exit to userspace pays) {us(kr['p50'])} µs")
+                w("For scale, p50: " + "; ".join(scale) + ".\n")
             before = {s: latency.get(("kvm-userfault-refault", s)) for s in ("total", "kvm")}
             after = {s: latency.get(("kvm-userfault-populated", s)) for s in ("total", "kvm")}
             if all(before.values()) and all(after.values()):
