@@ -8,8 +8,10 @@ Reads a bench-boot log of the scratch timing kernel
 demand_paging_test printing the dbg statistics per page) running
 section5.plan.  The series' share of a page is the first fault up to the
 userfault exit plus what the replay costs over an ordinary fault's handling
-in KVM (the -P ceiling run's kvm_handle_guest_abort() at the same vCPU
-count).  Usage: share.py LOG
+in KVM (the ceiling run's kvm_handle_guest_abort() at the same vCPU count,
+with -P if KVM Userfault's run has it).  The plan runs, per vCPU count,
+the ceiling, userfaultfd MISSING and KVM Userfault, in that order.
+Usage: share.py LOG
 """
 import re
 import sys
@@ -20,7 +22,8 @@ for line in open(sys.argv[1]):
     m = re.match(r'# === demand_paging_test .* -v (\d+) -m 3( .*)?$', line)
     if m:
         opts = (m.group(2) or '').strip()
-        mode = {'-P': 'ceiling-P', '-u MISSING': 'uffd-missing', '-k -P': 'kvm-userfault-P'}[opts]
+        mode = {'': 'ceiling', '-P': 'ceiling', '-u MISSING': 'uffd-missing',
+                '-k': 'kvm-userfault', '-k -P': 'kvm-userfault'}[opts]
         cur = {'v': int(m.group(1)), 'mode': mode}
         runs.append(cur)
         continue
@@ -34,14 +37,14 @@ for line in open(sys.argv[1]):
         cur['page_us'] = 1e6 / float(m.group(1))
 
 # Group by repetition: each repetition is v=1 {ceiling-P, uffd, kuf-P}, v=2 {...}.
-print('| rep | vCPUs | per page: ceiling -P / uffd MISSING / KVM Userfault -P (us) | '
+print('| rep | vCPUs | per page: ceiling / uffd MISSING / KVM Userfault (us) | '
       'first fault | replay - ordinary fault | series share | uffd: vcpu_load+put on sched in/out (per page) | '
       'KVM Userfault: vcpu_load+put | uffd/KVM Userfault: measured, series share removed | '
       'ceiling/KVM Userfault: measured, share removed |')
 print('| --- ' * 10 + '|')
 for i in range(0, len(runs) - 2, 3):
     c, u, k = runs[i:i + 3]
-    assert (c['mode'], u['mode'], k['mode']) == ('ceiling-P', 'uffd-missing', 'kvm-userfault-P')
+    assert (c['mode'], u['mode'], k['mode']) == ('ceiling', 'uffd-missing', 'kvm-userfault')
     first = k['dbg_abort_ns']
     extra = k['dbg_replay_ns'] - c['dbg_abortmap_ns']
     share = first + extra
