@@ -433,9 +433,9 @@ def report_run(md, results, run):
                 scale = [f"KVM's part of the round trip {us(uf['kvm']['p50'])} µs",
                          f"a null exit to userspace and back {us(ref['exit']['p50'])} µs",
                          f"an ordinary fault (no userfault) {us(ref['none']['p50'])} µs"]
-                np_ = latency.get(("none-populated", "total"))
-                if np_:
-                    scale[-1] += f", {us(np_['p50'])} µs on host pages allocated beforehand"
+                populated = latency.get(("none-populated", "total"))
+                if populated:
+                    scale[-1] += f", {us(populated['p50'])} µs on host pages allocated beforehand"
                 kr = latency.get(("kvm-run", "immediate-exit"))
                 if kr:
                     scale.append("into KVM_RUN and out without entering the guest "
